@@ -1,0 +1,67 @@
+using System.Management.Automation;
+using DbBackup.Engine.Errors;
+
+namespace DbBackup.PowerShell.Hosting;
+
+/// <summary>The one place where engine exceptions become PowerShell error records.</summary>
+internal static class ErrorMapping
+{
+    public const string UnexpectedErrorId = "UnexpectedError";
+
+    /// <summary>
+    /// Failures that would fail every item the same way (a wrong argument, a missing repository, a missing
+    /// tool or codec): the cmdlet stops with a terminating error instead of repeating it per item.
+    /// </summary>
+    private static readonly HashSet<string> SetupErrorIds = new(StringComparer.Ordinal)
+    {
+        ErrorIds.InvalidArgument, ErrorIds.RepositoryNotFound, ErrorIds.ToolNotFound, ErrorIds.ToolTooOld,
+        ErrorIds.CodecUnavailable,
+    };
+
+    public static bool IsSetupError(Exception exception) =>
+        exception is DbBackupException dbBackup && SetupErrorIds.Contains(dbBackup.ErrorId);
+
+    public static ErrorRecord ToErrorRecord(Exception exception, object? target)
+    {
+        if (exception is DbBackupException dbBackup)
+        {
+            var record = new ErrorRecord(dbBackup, dbBackup.ErrorId, ToCategory(dbBackup.Kind), dbBackup.Target ?? target);
+            if (dbBackup.RecommendedAction is { Length: > 0 } action)
+            {
+                record.ErrorDetails = new ErrorDetails(dbBackup.Message) { RecommendedAction = action };
+            }
+            return record;
+        }
+
+        var category = exception switch
+        {
+            OperationCanceledException => ErrorCategory.OperationStopped,
+            TimeoutException => ErrorCategory.OperationTimeout,
+            UnauthorizedAccessException => ErrorCategory.PermissionDenied,
+            FileNotFoundException or DirectoryNotFoundException => ErrorCategory.ObjectNotFound,
+            IOException => ErrorCategory.WriteError,
+            ArgumentException => ErrorCategory.InvalidArgument,
+            _ => ErrorCategory.NotSpecified,
+        };
+        var errorId = exception is OperationCanceledException ? ErrorIds.OperationCancelled : UnexpectedErrorId;
+        return new ErrorRecord(exception, errorId, category, target);
+    }
+
+    public static ErrorCategory ToCategory(ErrorKind kind) => kind switch
+    {
+        ErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        ErrorKind.ObjectNotFound => ErrorCategory.ObjectNotFound,
+        ErrorKind.ConnectionError => ErrorCategory.ConnectionError,
+        ErrorKind.AuthenticationError => ErrorCategory.AuthenticationError,
+        ErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
+        ErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
+        ErrorKind.InvalidData => ErrorCategory.InvalidData,
+        ErrorKind.SecurityError => ErrorCategory.SecurityError,
+        ErrorKind.OperationTimeout => ErrorCategory.OperationTimeout,
+        ErrorKind.OperationStopped => ErrorCategory.OperationStopped,
+        ErrorKind.NotInstalled => ErrorCategory.NotInstalled,
+        ErrorKind.WriteError => ErrorCategory.WriteError,
+        ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
+        _ => ErrorCategory.NotSpecified,
+    };
+}
