@@ -18,6 +18,18 @@ public sealed class DependencyLoadContext : AssemblyLoadContext
         "DbBackup", "DbBackup.Model", "System.Management.Automation",
     };
 
+    /// <summary>The shared framework's own assemblies (the BCL): always the default context's.</summary>
+    private static readonly Lazy<HashSet<string>> FrameworkAssemblies = new(() =>
+    {
+        var frameworkDirectory = Path.GetDirectoryName(typeof(object).Assembly.Location);
+        return string.IsNullOrEmpty(frameworkDirectory)
+            ? new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+            : Directory.EnumerateFiles(frameworkDirectory, "*.dll")
+                .Select(Path.GetFileNameWithoutExtension)
+                .OfType<string>()
+                .ToHashSet(StringComparer.OrdinalIgnoreCase);
+    });
+
     private readonly string _dependencyDirectory;
     private readonly IReadOnlyList<string> _nativeDirectories;
     private readonly IReadOnlyList<string> _managedRuntimeDirectories;
@@ -40,7 +52,7 @@ public sealed class DependencyLoadContext : AssemblyLoadContext
     protected override Assembly? Load(AssemblyName assemblyName)
     {
         var name = assemblyName.Name;
-        if (name is null || SharedAssemblies.Contains(name))
+        if (name is null || SharedAssemblies.Contains(name) || FrameworkAssemblies.Value.Contains(name))
         {
             return null;
         }
