@@ -135,10 +135,6 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
 
     private static DbBackupService CreateService() => new();
 
-    /// <summary>Runs a quick engine query on the pipeline thread (no events), e.g. a target check.</summary>
-    private protected T? Query<T>(Func<DbBackupService, CancellationToken, Task<T>> query, object? target) where T : class =>
-        Invoke((service, _, token) => query(service, token), target);
-
     /// <summary>
     /// The catalog's record of one backup (the Id parameter sets), or null after a BackupNotFound error.
     /// </summary>

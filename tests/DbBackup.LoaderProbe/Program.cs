@@ -70,6 +70,8 @@ try
     var command = connectionType.GetMethod("CreateCommand", Type.EmptyTypes)!.Invoke(connection, null)!;
     command.GetType().GetProperty("CommandText")!.SetValue(command, "select sqlite_version()");
     facts["sqliteVersion"] = command.GetType().GetMethod("ExecuteScalar", Type.EmptyTypes)!.Invoke(command, null)?.ToString();
+    facts["sqliteNativeServed"] = privateContext.GetType().GetProperty("ServedNativeLibraries")!.GetValue(privateContext);
+    // Cross-check with the process's own module list where the OS reports it.
     facts["sqliteNativePath"] = Process.GetCurrentProcess().Modules.Cast<ProcessModule>()
         .Select(m => m.FileName).FirstOrDefault(f => f is not null && Path.GetFileName(f).Contains("e_sqlite3", StringComparison.Ordinal));
 }

@@ -47,21 +47,10 @@ internal static class ErrorMapping
         return new ErrorRecord(exception, errorId, category, target);
     }
 
-    public static ErrorCategory ToCategory(ErrorKind kind) => kind switch
-    {
-        ErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
-        ErrorKind.ObjectNotFound => ErrorCategory.ObjectNotFound,
-        ErrorKind.ConnectionError => ErrorCategory.ConnectionError,
-        ErrorKind.AuthenticationError => ErrorCategory.AuthenticationError,
-        ErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
-        ErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
-        ErrorKind.InvalidData => ErrorCategory.InvalidData,
-        ErrorKind.SecurityError => ErrorCategory.SecurityError,
-        ErrorKind.OperationTimeout => ErrorCategory.OperationTimeout,
-        ErrorKind.OperationStopped => ErrorCategory.OperationStopped,
-        ErrorKind.NotInstalled => ErrorCategory.NotInstalled,
-        ErrorKind.WriteError => ErrorCategory.WriteError,
-        ErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
-        _ => ErrorCategory.NotSpecified,
-    };
+    /// <summary>
+    /// Every <see cref="ErrorKind"/> is named after the <see cref="ErrorCategory"/> it maps to (a test holds
+    /// the two enums together); an unknown kind is NotSpecified rather than a crash while reporting an error.
+    /// </summary>
+    public static ErrorCategory ToCategory(ErrorKind kind) =>
+        Enum.TryParse<ErrorCategory>(kind.ToString(), ignoreCase: false, out var category) ? category : ErrorCategory.NotSpecified;
 }

@@ -33,6 +33,7 @@ public sealed class DependencyLoadContext : AssemblyLoadContext
     private readonly string _dependencyDirectory;
     private readonly IReadOnlyList<string> _nativeDirectories;
     private readonly IReadOnlyList<string> _managedRuntimeDirectories;
+    private readonly HashSet<string> _servedNativeLibraries = new(StringComparer.Ordinal);
 
     public DependencyLoadContext(string dependencyDirectory)
         : base("DbBackup.Dependencies", isCollectible: false)
@@ -48,6 +49,18 @@ public sealed class DependencyLoadContext : AssemblyLoadContext
 
     /// <summary>The runtime folders searched for native libraries, most specific first (e.g. linux-musl-x64, linux-x64).</summary>
     public IReadOnlyList<string> NativeDirectories => _nativeDirectories;
+
+    /// <summary>The native libraries this context loaded from Dependencies (diagnostics; the loader test reads it).</summary>
+    public IReadOnlyList<string> ServedNativeLibraries
+    {
+        get
+        {
+            lock (_servedNativeLibraries)
+            {
+                return _servedNativeLibraries.Order(StringComparer.Ordinal).ToArray();
+            }
+        }
+    }
 
     protected override Assembly? Load(AssemblyName assemblyName)
     {
@@ -87,7 +100,12 @@ public sealed class DependencyLoadContext : AssemblyLoadContext
                 var path = Path.Combine(directory, fileName);
                 if (File.Exists(path))
                 {
-                    return LoadUnmanagedDllFromPath(path);
+                    var handle = LoadUnmanagedDllFromPath(path);
+                    lock (_servedNativeLibraries)
+                    {
+                        _servedNativeLibraries.Add(path);
+                    }
+                    return handle;
                 }
             }
         }
