@@ -24,6 +24,8 @@ internal sealed class VolumeSink
     private IObjectWriter? _volume;
     private long _volumeLength;
     private int _frames;
+    private bool _indexClosed;
+    private Task? _pendingCommit;
     private long _plainSize;
     private long _storedSize;
 
@@ -73,6 +75,7 @@ internal sealed class VolumeSink
     public async Task<(IReadOnlyList<VolumeInfo> Volumes, string IndexSha256, string PlaintextSha256, long PlainSize, long StoredSize)> FinishAsync(CancellationToken cancellationToken)
     {
         if (_volume is not null) await CommitVolumeAsync(cancellationToken).ConfigureAwait(false);
+        await AwaitPendingCommitAsync().ConfigureAwait(false);
         var end = new byte[FrameIndex.EndRecordSize];
         FrameIndex.WriteEnd(new IndexEnd(_frames, _plainSize, _storedSize), end);
         if (_indexBuffered + end.Length > _indexBuffer.Length) await FlushIndexAsync(cancellationToken).ConfigureAwait(false);
@@ -86,9 +89,17 @@ internal sealed class VolumeSink
     /// <summary>Removes every object this sink wrote (the backup failed or was cancelled).</summary>
     public async Task AbortAsync()
     {
+        try
+        {
+            await AwaitPendingCommitAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException or Errors.DbBackupException)
+        {
+            // The volume being committed is deleted below either way.
+        }
         if (_volume is not null) await _volume.DisposeAsync().ConfigureAwait(false);
         _volume = null;
-        await _index.DisposeAsync().ConfigureAwait(false);
+        await CloseIndexAsync().ConfigureAwait(false);
         foreach (var key in _committed) await _storage.DeleteAsync(key, CancellationToken.None).ConfigureAwait(false);
         _committed.Clear();
     }
@@ -96,23 +107,54 @@ internal sealed class VolumeSink
     public async Task CloseAsync()
     {
         if (_volume is not null) await _volume.DisposeAsync().ConfigureAwait(false);
-        await _index.DisposeAsync().ConfigureAwait(false);
+        _volume = null;
+        await CloseIndexAsync().ConfigureAwait(false);
         _indexHash.Dispose();
         _plainHash.Dispose();
         _volumeHash.Dispose();
     }
 
+    private async Task CloseIndexAsync()
+    {
+        if (_indexClosed) return;
+        _indexClosed = true;
+        await _index.DisposeAsync().ConfigureAwait(false);
+    }
+
     internal static string Hex(byte[] hash) => Convert.ToHexString(hash).ToLowerInvariant();
 
+    /// <summary>
+    /// Starts committing the current volume (a local commit flushes it to disk) and returns once the previous
+    /// commit finished: the flush of one volume overlaps with filling the next.
+    /// </summary>
     private async Task CommitVolumeAsync(CancellationToken cancellationToken)
     {
         var volume = _volume!;
-        await volume.CommitAsync(cancellationToken).ConfigureAwait(false);
-        await volume.DisposeAsync().ConfigureAwait(false);
         _volume = null;
         var name = VolumeName(_volumes.Count + 1);
         _committed.Add(_prefix + name);
         _volumes.Add(new VolumeInfo(name, _volumeLength, Hex(_volumeHash.GetHashAndReset())));
+        await AwaitPendingCommitAsync().ConfigureAwait(false);
+        _pendingCommit = CommitAndCloseAsync(volume, cancellationToken);
+    }
+
+    private static async Task CommitAndCloseAsync(IObjectWriter volume, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await volume.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await volume.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task AwaitPendingCommitAsync()
+    {
+        var pending = _pendingCommit;
+        _pendingCommit = null;
+        if (pending is not null) await pending.ConfigureAwait(false);
     }
 
     private void Buffer(ReadOnlySpan<byte> bytes)

@@ -36,8 +36,17 @@ internal sealed class GzipCodec : IFrameCodec
     public CompressionCodec Codec => CompressionCodec.Gzip;
     public int? Level { get; }
 
+    // GZipStream writes nothing for empty input; a frame must still be a complete member.
+    private static ReadOnlySpan<byte> EmptyMember => [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+
     public PooledBuffer Compress(ReadOnlySpan<byte> plain, int tailRoom)
     {
+        if (plain.IsEmpty)
+        {
+            var empty = PooledBuffer.Rent(EmptyMember.Length + tailRoom);
+            EmptyMember.CopyTo(empty.Array);
+            return empty.WithLength(EmptyMember.Length);
+        }
         var output = new PooledBufferStream(plain.Length / 2 + 1024);
         using (var gzip = new GZipStream(output, _level, leaveOpen: true))
         {
@@ -48,6 +57,7 @@ internal sealed class GzipCodec : IFrameCodec
 
     public void Decompress(ReadOnlySpan<byte> frame, Span<byte> destination, string where)
     {
+        if (frame.IsEmpty) throw FrameCodecs.Corrupted(where, "the gzip member is empty");
         unsafe
         {
             fixed (byte* source = frame)

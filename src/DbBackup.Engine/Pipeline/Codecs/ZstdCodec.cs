@@ -19,8 +19,8 @@ public sealed class ZstdCodec : IFrameCodec
 
     private static readonly Lazy<ZstdLibrary?> Library = new(ZstdLibrary.TryLoad);
     private readonly ZstdLibrary _lib;
-    private readonly ConcurrentBag<IntPtr> _compressContexts = [];
-    private readonly ConcurrentBag<IntPtr> _decompressContexts = [];
+    private readonly ConcurrentBag<ZstdContext> _compressContexts = [];
+    private readonly ConcurrentBag<ZstdContext> _decompressContexts = [];
 
     private ZstdCodec(ZstdLibrary lib, int level)
     {
@@ -63,7 +63,7 @@ public sealed class ZstdCodec : IFrameCodec
                 fixed (byte* src = plain)
                 fixed (byte* dst = buffer.Array)
                 {
-                    written = _lib.CompressCCtx(context, dst, (nuint)bound, src == null ? &empty : src, (nuint)plain.Length, Level!.Value);
+                    written = _lib.CompressCCtx(context.Pointer, dst, (nuint)bound, src == null ? &empty : src, (nuint)plain.Length, Level!.Value);
                 }
             }
             if (_lib.IsError(written))
@@ -91,7 +91,7 @@ public sealed class ZstdCodec : IFrameCodec
                 fixed (byte* src = frame)
                 fixed (byte* dst = destination)
                 {
-                    result = _lib.DecompressDCtx(context, dst == null ? &dummy : dst, (nuint)destination.Length, src, (nuint)frame.Length);
+                    result = _lib.DecompressDCtx(context.Pointer, dst == null ? &dummy : dst, (nuint)destination.Length, src, (nuint)frame.Length);
                 }
             }
             if (_lib.IsError(result)) throw FrameCodecs.Corrupted(where, "the zstd frame does not decode (" + _lib.ErrorName(result) + ")");
@@ -103,11 +103,26 @@ public sealed class ZstdCodec : IFrameCodec
             _decompressContexts.Add(context);
         }
     }
+}
 
-    ~ZstdCodec()
+/// <summary>A libzstd compression or decompression context, freed by its (critical) finalizer when the codec is collected.</summary>
+internal sealed class ZstdContext : SafeHandle
+{
+    private readonly Action<IntPtr> _free;
+
+    public ZstdContext(IntPtr pointer, Action<IntPtr> free) : base(IntPtr.Zero, ownsHandle: true)
     {
-        while (_compressContexts.TryTake(out var c)) _lib.FreeCompressContext(c);
-        while (_decompressContexts.TryTake(out var d)) _lib.FreeDecompressContext(d);
+        SetHandle(pointer);
+        _free = free;
+    }
+
+    public IntPtr Pointer => handle;
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    protected override bool ReleaseHandle()
+    {
+        _free(handle);
+        return true;
     }
 }
 
@@ -170,11 +185,11 @@ internal sealed unsafe class ZstdLibrary
     public bool IsError(nuint code) => _isError(code) != 0;
     public string ErrorName(nuint code) => Marshal.PtrToStringAnsi(_getErrorName(code)) ?? "unknown error";
 
-    public IntPtr CreateCompressContext() => _createCCtx() is var c && c != IntPtr.Zero ? c : throw new OutOfMemoryException("ZSTD_createCCtx failed.");
-    public void FreeCompressContext(IntPtr context) => _freeCCtx(context);
+    public ZstdContext CreateCompressContext() =>
+        _createCCtx() is var c && c != IntPtr.Zero ? new ZstdContext(c, p => _freeCCtx(p)) : throw new OutOfMemoryException("ZSTD_createCCtx failed.");
     public nuint CompressCCtx(IntPtr context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize, int level) => _compressCCtx(context, dst, dstCapacity, src, srcSize, level);
 
-    public IntPtr CreateDecompressContext() => _createDCtx() is var d && d != IntPtr.Zero ? d : throw new OutOfMemoryException("ZSTD_createDCtx failed.");
-    public void FreeDecompressContext(IntPtr context) => _freeDCtx(context);
+    public ZstdContext CreateDecompressContext() =>
+        _createDCtx() is var d && d != IntPtr.Zero ? new ZstdContext(d, p => _freeDCtx(p)) : throw new OutOfMemoryException("ZSTD_createDCtx failed.");
     public nuint DecompressDCtx(IntPtr context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize) => _decompressDCtx(context, dst, dstCapacity, src, srcSize);
 }

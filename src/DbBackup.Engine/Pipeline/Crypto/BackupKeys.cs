@@ -37,11 +37,14 @@ public sealed class BackupKeys
     public EncryptionHeader Header { get; }
 
     /// <summary>A new random data key wrapped under every key in <paramref name="options"/>.</summary>
-    public static BackupKeys Create(EncryptionOptions options, byte[] chunkIdKey)
+    public static BackupKeys Create(EncryptionOptions options, byte[] chunkIdKey) => Create(options, chunkIdKey, KeyWrapping.DefaultIterations);
+
+    /// <summary>Tests pass fewer PBKDF2 iterations to stay fast; the stored header records the count.</summary>
+    internal static BackupKeys Create(EncryptionOptions options, byte[] chunkIdKey, int iterations)
     {
         ArgumentNullException.ThrowIfNull(options);
         var dataKey = RandomNumberGenerator.GetBytes(KeyWrapping.KeySize);
-        return new BackupKeys(dataKey, chunkIdKey, KeyWrapping.Wrap(dataKey, options, DataPurpose));
+        return new BackupKeys(dataKey, chunkIdKey, KeyWrapping.Wrap(dataKey, options, DataPurpose, iterations));
     }
 
     /// <summary>Unwraps the data key; throws BackupIntegrityException WrongKey / KeyRequired.</summary>

@@ -20,10 +20,8 @@ internal static class KeyWrapping
     public const int KeySize = 32;
     private const int MaxIterations = 50_000_000;
 
-    /// <summary>Tests lower this to keep PBKDF2 cheap; production code never touches it.</summary>
-    internal static int PassphraseIterations { get; set; } = DefaultIterations;
-
-    public static EncryptionHeader Wrap(ReadOnlySpan<byte> key, EncryptionOptions options, string purpose)
+    /// <param name="iterations">PBKDF2 iterations: always <see cref="DefaultIterations"/> outside tests.</param>
+    public static EncryptionHeader Wrap(ReadOnlySpan<byte> key, EncryptionOptions options, string purpose, int iterations = DefaultIterations)
     {
         if (!options.IsEnabled)
             throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument, "Encryption needs a passphrase or a key file.", "Pass -Passphrase or -KeyFile.");
@@ -33,7 +31,6 @@ internal static class KeyWrapping
             if (passphrase.IsEmpty)
                 throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument, "The passphrase is empty.", "Use a long passphrase (several words).");
             var salt = RandomNumberGenerator.GetBytes(16);
-            var iterations = PassphraseIterations;
             using var kek = new PinnedKey(DerivePassphraseKek(passphrase, salt, iterations));
             wrapped.Add(Seal(key, kek.Bytes, purpose, PassphraseKind, Pbkdf2, iterations, Convert.ToBase64String(salt), null));
         }
