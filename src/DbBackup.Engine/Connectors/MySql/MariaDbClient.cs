@@ -23,7 +23,6 @@ internal sealed class MariaDbOptionFile : IDisposable
         text.Append("host=").Append(Quote(c.Host!)).Append('\n');
         text.Append("port=").Append((c.Port ?? 3306).ToString(CultureInfo.InvariantCulture)).Append('\n');
         text.Append("protocol=TCP\n");
-        text.Append("connect-timeout=").Append(Math.Max(1, (int)Math.Ceiling(c.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture)).Append('\n');
         if (c.Username is not null)
         {
             text.Append("user=").Append(Quote(c.Username)).Append('\n');
@@ -32,6 +31,8 @@ internal sealed class MariaDbOptionFile : IDisposable
         {
             text.Append("password=").Append(Quote(c.Password.Reveal())).Append('\n');
         }
+        // Only the interactive client knows connect-timeout; mariadb-dump would reject it under [client].
+        text.Append("[mysql]\nconnect-timeout=").Append(Math.Max(1, (int)Math.Ceiling(c.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture)).Append('\n');
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"dbbackup-{Guid.NewGuid():N}.cnf");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())
