@@ -43,6 +43,7 @@ public static class ExitCodes
         ErrorIds.ToolNotFound or ErrorIds.ToolTooOld or ErrorIds.CodecUnavailable => ToolMissing,
         ErrorIds.TargetNotEmpty => TargetNotEmpty,
         ErrorIds.OperationCancelled => Cancelled,
+        ErrorIds.ToolFailed or ErrorIds.StorageError or ErrorIds.RestoreFailed or ErrorIds.InsufficientSpace => Failure,
         _ => null,
     };
 }
