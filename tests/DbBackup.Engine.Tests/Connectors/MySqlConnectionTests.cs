@@ -120,6 +120,45 @@ public sealed class MySqlConnectionTests
     }
 
     [Fact]
+    public async Task LowPrivilegeUser_WithTheDocumentedRestorePrivileges_RestoresIntoANewDatabase()
+    {
+        await using var source = await TestDatabases.CreateMariaDbAsync();
+        await TestDatabases.MariaDbExecuteAsync(source.Name, """
+            CREATE TABLE t (id int PRIMARY KEY, parent int, KEY (parent), FOREIGN KEY (parent) REFERENCES t (id));
+            INSERT INTO t VALUES (1, NULL), (2, 1);
+            CREATE VIEW v AS SELECT id FROM t;
+            CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.parent = NEW.parent;
+            CREATE PROCEDURE p() SELECT 1;
+            CREATE EVENT e ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 00:00:00' DISABLE DO SELECT 1;
+            """);
+        using var dump = new MemoryStream();
+        await _connector.DumpAsync(source.Options, dump, CancellationToken.None);
+
+        await using var user = await LowPrivilegeMariaDbUser.CreateAsync();
+        var target = user.Options(TestDatabases.UniqueName("r"));
+        try
+        {
+            await TestDatabases.MariaDbExecuteAsync(null, $"GRANT {MySqlRestorePrivileges} ON `{target.Database}`.* TO '{user.Name}'@'%'");
+            // The dump carries DEFINER=<the source's admin>; recreating objects for another definer needs SET USER.
+            await TestDatabases.MariaDbExecuteAsync(null, $"GRANT SET USER ON *.* TO '{user.Name}'@'%'");
+            // The test server writes a binary log: without SUPER, creating triggers/routines needs this server setting.
+            await TestDatabases.MariaDbExecuteAsync(null, "SET GLOBAL log_bin_trust_function_creators = ON");
+            dump.Position = 0;
+            await _connector.RestoreAsync(target, dump, CancellationToken.None);
+            Assert.Equal("2", (await TestDatabases.MariaDbExecuteAsync(target.Database, "SELECT COUNT(*) FROM v")).Trim());
+            Assert.Equal("1", (await TestDatabases.MariaDbExecuteAsync(target.Database, $"SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '{target.Database}'")).Trim());
+        }
+        finally
+        {
+            await TestDatabases.DropMariaDbAsync(target.Database);
+        }
+    }
+
+    /// <summary>The restore privileges listed in docs/privileges.md.</summary>
+    internal const string MySqlRestorePrivileges =
+        "CREATE, DROP, ALTER, INDEX, REFERENCES, INSERT, SELECT, LOCK TABLES, CREATE VIEW, SHOW VIEW, TRIGGER, CREATE ROUTINE, ALTER ROUTINE, EVENT";
+
+    [Fact]
     public async Task NoClientAnywhere_IsToolNotFound()
     {
         using var empty = new TempDirectory();
