@@ -1,1 +1,1 @@
-return 0;
+return await DbBackup.Cli.CliApp.RunAsync(args).ConfigureAwait(false);

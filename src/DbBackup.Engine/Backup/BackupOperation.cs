@@ -1,0 +1,116 @@
+using DbBackup.Engine.Catalog;
+using DbBackup.Engine.Connectors;
+using DbBackup.Engine.Errors;
+using DbBackup.Engine.Pipeline;
+using DbBackup.Engine.Pipeline.Crypto;
+using DbBackup.Engine.Repository;
+using DbBackup.Engine.Storage;
+
+namespace DbBackup.Engine.Backup;
+
+/// <summary>
+/// One full backup: describe the source, sweep leftovers, take a lease, stream the dump through the
+/// pipeline into data volumes, then commit by writing the manifest. Any failure or cancellation removes
+/// everything the backup wrote, so it never becomes visible.
+/// </summary>
+internal sealed class BackupOperation(BackupCatalog catalog)
+{
+    public async Task<BackupRecord> RunAsync(BackupRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
+    {
+        var start = DateTimeOffset.UtcNow;
+        var connector = ConnectorRegistry.Get(request.Source.Engine);
+        var database = connector.RepositoryName(request.Source);
+        var repository = new BackupRepository(StorageRegistry.Open(request.Repository));
+        string? backupId = null;
+        try
+        {
+            var description = await connector.DescribeAsync(request.Source, cancellationToken).ConfigureAwait(false);
+            events?.Report(new MessageEvent(MessageLevel.Verbose,
+                $"Backing up {request.Source} ({request.Source.Engine} {description.ServerVersion}) with {description.ToolName ?? "built-in API"} {description.ToolVersion} to {repository.DisplayLocation}."));
+
+            var swept = await repository.SweepAsync(database, cancellationToken).ConfigureAwait(false);
+            if (swept.Count > 0)
+                events?.Report(new MessageEvent(MessageLevel.Verbose, $"Removed leftovers of {swept.Count} interrupted backup(s): {string.Join(", ", swept)}."));
+
+            var compression = request.Compression ?? DefaultCompression();
+            var keys = await CreateKeysAsync(repository, request.Encryption, cancellationToken).ConfigureAwait(false);
+            backupId = BackupRepository.NewBackupId(start);
+            var prefix = BackupRepository.PrefixOf(database, backupId);
+            await repository.WriteLeaseAsync(database, backupId, cancellationToken).ConfigureAwait(false);
+
+            var options = new PipelineOptions
+            {
+                Chunker = connector.CreateChunker(),
+                Compression = compression,
+                CompressionLevel = request.CompressionLevel,
+                Encryption = request.Encryption,
+                VolumeSize = request.VolumeSize ?? DefaultVolumeSize,
+            };
+            DataSummary summary;
+            await using (var writer = await BackupDataWriter.CreateAsync(repository.Storage, prefix, backupId, options, keys, cancellationToken).ConfigureAwait(false))
+            {
+                await using (var ticker = new ProgressTicker(events, $"Backing up {database}", () => writer.BytesWritten, description.EstimatedSize) { Status = "dumping" })
+                {
+                    await connector.DumpAsync(request.Source, writer, cancellationToken).ConfigureAwait(false);
+                    ticker.Status = "finishing";
+                    summary = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var manifest = new BackupManifest
+            {
+                BackupId = backupId,
+                Database = database,
+                Engine = request.Source.Engine,
+                Type = BackupType.Full,
+                StartTime = start,
+                EndTime = DateTimeOffset.UtcNow,
+                ServerVersion = description.ServerVersion,
+                ToolName = description.ToolName,
+                ToolVersion = description.ToolVersion,
+                SourceHost = request.Source.Engine == DatabaseEngine.Sqlite ? Environment.MachineName : request.Source.Host,
+                CreatedBy = "DbBackup " + typeof(BackupOperation).Assembly.GetName().Version,
+                Data = summary,
+            };
+            await repository.WriteManifestAsync(manifest, keys, cancellationToken).ConfigureAwait(false);
+            await repository.DeleteLeaseAsync(database, backupId, CancellationToken.None).ConfigureAwait(false);
+
+            var record = manifest.ToRecord(repository.DisplayLocation);
+            catalog.Upsert(record);
+            catalog.RecordRun("backup", repository.DisplayLocation, database, backupId, start, true, null, null);
+            return record;
+        }
+        catch (Exception e)
+        {
+            if (backupId is not null) await RemoveUncommittedAsync(repository, database, backupId, events).ConfigureAwait(false);
+            catalog.RecordRun("backup", repository.DisplayLocation, database, backupId, start, false,
+                (e as DbBackupException)?.ErrorId ?? (e is OperationCanceledException ? ErrorIds.OperationCancelled : null), e.Message);
+            throw;
+        }
+    }
+
+    internal const long DefaultVolumeSize = 64L * 1024 * 1024;
+
+    internal static CompressionCodec DefaultCompression() => ZstdCodec.IsAvailable ? CompressionCodec.Zstd : CompressionCodec.Gzip;
+
+    private static async Task<BackupKeys?> CreateKeysAsync(BackupRepository repository, EncryptionOptions? encryption, CancellationToken cancellationToken)
+    {
+        if (encryption is null || !encryption.IsEnabled) return null;
+        var chunkIdKey = await repository.OpenRepositoryKeyAsync(encryption, create: true, cancellationToken).ConfigureAwait(false);
+        return BackupKeys.Create(encryption, chunkIdKey);
+    }
+
+    private static async Task RemoveUncommittedAsync(BackupRepository repository, string database, string backupId, IProgress<EngineEvent>? events)
+    {
+        try
+        {
+            await repository.DeleteUncommittedAsync(database, backupId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException or DbBackupException)
+        {
+            // The backup is invisible without its manifest either way; the next backup's sweep removes the rest.
+            events?.Report(new MessageEvent(MessageLevel.Warning,
+                $"Could not remove the partial data of the failed backup '{backupId}' ({cleanup.Message}); it has no manifest, so it is not a backup, and the next backup's sweep removes it."));
+        }
+    }
+}
