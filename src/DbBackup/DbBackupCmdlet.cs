@@ -196,7 +196,7 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
 
     /// <summary>The connection the engine uses; the password leaves its SecureString only here.</summary>
     private protected ConnectionOptions CreateConnection(DatabaseEngine engine, string? server, int? port, string database,
-        PSCredential? credential, int? connectTimeoutSeconds)
+        PSCredential? credential, int? connectTimeoutSeconds, string? toolDirectory)
     {
         return new ConnectionOptions
         {
@@ -207,6 +207,7 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
             Username = credential?.UserName,
             Password = credential is null ? null : ToSecret(credential.Password),
             ConnectTimeout = connectTimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultConnectTimeout,
+            ToolDirectory = string.IsNullOrEmpty(toolDirectory) ? null : ResolveFileSystemPath(toolDirectory, "ToolDirectory"),
         };
     }
 

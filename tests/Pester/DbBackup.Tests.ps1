@@ -131,10 +131,15 @@ Describe 'A real SQLite backup and restore of samples/shop.db' {
         (Get-BackupHistory -Database shop -Last 1).BackupId | Should -Be $Record.BackupId
     }
 
-    It 'rebuilds the catalog index from the repository' {
-        $env:DBBACKUP_CATALOG = Join-Path $Work 'fresh-catalog.db'   # a new machine: an empty catalog
-        Get-BackupHistory -Repository ./repo | Should -BeNullOrEmpty
+    It 'sees every backup of a repository from an empty catalog (a new machine)' {
+        $env:DBBACKUP_CATALOG = Join-Path $Work 'fresh-catalog.db'
+        Get-BackupHistory -Database shop | Should -BeNullOrEmpty   # nothing indexed yet
+        (Get-BackupHistory -Repository ./repo).BackupId | Should -Contain $Record.BackupId
         (Get-BackupHistory -Repository ./repo -Refresh).BackupId | Should -Contain $Record.BackupId
+    }
+
+    It 'refuses -Refresh without -Repository as a terminating InvalidArgument error' {
+        { Get-BackupHistory -Refresh -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
     }
 
     It 'verifies the backup' {
