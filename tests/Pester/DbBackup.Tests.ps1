@@ -22,14 +22,14 @@ AfterAll {
 
 Describe 'The DbBackup module' {
     It 'exports exactly the five cmdlets' {
-        (Get-Command -Module DbBackup).Name | Sort-Object | Should -Be $Expected
+        ((Get-Command -Module DbBackup).Name | Sort-Object) -join ',' | Should -Be ($Expected -join ',')
     }
 
     It 'has a valid manifest carrying the build version' {
         $manifest = Test-ModuleManifest (Join-Path $ModulePath 'DbBackup.psd1')
         [xml] $props = Get-Content (Join-Path $RepoRoot 'Directory.Build.props') -Raw
         $manifest.Version | Should -Be ([version] $props.Project.PropertyGroup.VersionPrefix)
-        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be $Expected
+        ($manifest.ExportedCmdlets.Keys | Sort-Object) -join ',' | Should -Be ($Expected -join ',')
     }
 
     It 'loads the cmdlets and the records into the default load context' {
@@ -66,7 +66,7 @@ Describe 'Help' {
         $page = Join-Path $RepoRoot 'docs' "$Name.md"
         $page | Should -Exist
         $text = Get-Content $page -Raw
-        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        $common = @([System.Management.Automation.Cmdlet]::CommonParameters) + @([System.Management.Automation.Cmdlet]::OptionalCommonParameters)
         foreach ($parameter in (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common }) {
             $text | Should -Match "(?m)^### -$parameter\s*$" -Because "-$parameter of $Name must be documented"
         }
