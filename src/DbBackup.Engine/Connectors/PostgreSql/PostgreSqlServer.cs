@@ -59,7 +59,7 @@ internal static class PostgreSqlServer
                         PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification
                             => ConnectionFailures.Authentication(c, pg.MessageText, e),
                         PostgresErrorCodes.InvalidCatalogName => ConnectionFailures.DatabaseNotFound(c, pg.MessageText, e),
-                        PostgresErrorCodes.InsufficientPrivilege => ConnectionFailures.Privilege(c, pg.Detail is null ? pg.MessageText : $"{pg.MessageText} ({pg.Detail.TrimEnd('.')})",
+                        PostgresErrorCodes.InsufficientPrivilege => ConnectionFailures.Privilege(c, $"{pg.MessageText} (at connect time this means the user lacks the CONNECT privilege)",
                             $"Grant it: GRANT CONNECT ON DATABASE \"{c.Database}\" TO \"{c.Username}\";", e),
                         PostgresErrorCodes.TooManyConnections or PostgresErrorCodes.CannotConnectNow
                             => ConnectionFailures.Refused(c, pg.MessageText, e),
