@@ -80,6 +80,19 @@ internal static class PostgreSqlServer
             $"Could not connect to {c}: {e.Message}", "Check the address, port and that a PostgreSQL server answers there.", e) { Target = c.ToString() };
     }
 
+    /// <summary>Opens the maintenance database (<c>postgres</c>, else <c>template1</c> where <c>postgres</c> is missing or closed to this user).</summary>
+    public static async Task<NpgsqlConnection> OpenMaintenanceAsync(ConnectionOptions c, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OpenAsync(c, MaintenanceDatabase, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConnectionFailedException e) when (e.ErrorId is ErrorIds.DatabaseNotFound or ErrorIds.InsufficientPrivilege)
+        {
+            return await OpenAsync(c, "template1", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     public static async Task<T?> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] parameters)
