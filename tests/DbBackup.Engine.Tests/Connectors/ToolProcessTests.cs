@@ -68,6 +68,30 @@ public sealed class ToolProcessTests
     }
 
     [Fact]
+    public async Task FailingOutput_IsRethrown_AndTheChildIsStopped()
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<IOException>(() => ToolProcess.RunAsync(
+            new ToolInvocation("/bin/sh", ["-c", "while :; do head -c 65536 /dev/zero; done"]), null, new BrokenOutputStream(), CancellationToken.None));
+        Assert.Equal("storage is full (test)", e.Message);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    private sealed class BrokenOutputStream : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("storage is full (test)");
+    }
+
+    [Fact]
     public async Task ChildThatStopsReadingEarly_ReportsItsOwnFailure()
     {
         var e = await Assert.ThrowsAsync<ToolException>(() => ToolProcess.RunAsync(

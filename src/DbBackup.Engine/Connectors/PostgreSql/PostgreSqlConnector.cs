@@ -75,7 +75,7 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
 
     public async Task<TargetState> GetTargetStateAsync(ConnectionOptions target, CancellationToken cancellationToken)
     {
-        await using (var maintenance = await PostgreSqlServer.OpenAsync(target, PostgreSqlServer.MaintenanceDatabase, cancellationToken).ConfigureAwait(false))
+        await using (var maintenance = await PostgreSqlServer.OpenMaintenanceAsync(target, cancellationToken).ConfigureAwait(false))
         {
             if (!await PostgreSqlServer.DatabaseExistsAsync(maintenance, target.Database, cancellationToken).ConfigureAwait(false))
             {
@@ -90,7 +90,7 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
     {
         ToolInfo tool;
         bool superuser;
-        await using (var maintenance = await PostgreSqlServer.OpenAsync(target, PostgreSqlServer.MaintenanceDatabase, cancellationToken).ConfigureAwait(false))
+        await using (var maintenance = await PostgreSqlServer.OpenMaintenanceAsync(target, cancellationToken).ConfigureAwait(false))
         {
             tool = await LocateToolAsync(PgRestore, target, maintenance.PostgreSqlVersion, cancellationToken).ConfigureAwait(false);
             superuser = await PostgreSqlServer.IsSuperuserAsync(maintenance, cancellationToken).ConfigureAwait(false);
@@ -122,7 +122,7 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
 
     public async Task SwapInAsync(ConnectionOptions staging, ConnectionOptions target, CancellationToken cancellationToken)
     {
-        await using var maintenance = await PostgreSqlServer.OpenAsync(target, PostgreSqlServer.MaintenanceDatabase, cancellationToken).ConfigureAwait(false);
+        await using var maintenance = await PostgreSqlServer.OpenMaintenanceAsync(target, cancellationToken).ConfigureAwait(false);
         if (!await PostgreSqlServer.DatabaseExistsAsync(maintenance, staging.Database, cancellationToken).ConfigureAwait(false))
         {
             throw new DbBackupException(ErrorIds.RestoreFailed, ErrorKind.ObjectNotFound,
@@ -152,7 +152,7 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
 
     public async Task DropAsync(ConnectionOptions target, CancellationToken cancellationToken)
     {
-        await using var maintenance = await PostgreSqlServer.OpenAsync(target, PostgreSqlServer.MaintenanceDatabase, cancellationToken).ConfigureAwait(false);
+        await using var maintenance = await PostgreSqlServer.OpenMaintenanceAsync(target, cancellationToken).ConfigureAwait(false);
         await PostgreSqlServer.DropDatabaseAsync(maintenance, target.Database, cancellationToken).ConfigureAwait(false);
     }
 

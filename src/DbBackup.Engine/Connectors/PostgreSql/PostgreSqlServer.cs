@@ -59,7 +59,7 @@ internal static class PostgreSqlServer
                         PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification
                             => ConnectionFailures.Authentication(c, pg.MessageText, e),
                         PostgresErrorCodes.InvalidCatalogName => ConnectionFailures.DatabaseNotFound(c, pg.MessageText, e),
-                        PostgresErrorCodes.InsufficientPrivilege => ConnectionFailures.Privilege(c, pg.Detail is null ? pg.MessageText : $"{pg.MessageText} ({pg.Detail.TrimEnd('.')})",
+                        PostgresErrorCodes.InsufficientPrivilege => ConnectionFailures.Privilege(c, $"{pg.MessageText} (at connect time this means the user lacks the CONNECT privilege)",
                             $"Grant it: GRANT CONNECT ON DATABASE \"{c.Database}\" TO \"{c.Username}\";", e),
                         PostgresErrorCodes.TooManyConnections or PostgresErrorCodes.CannotConnectNow
                             => ConnectionFailures.Refused(c, pg.MessageText, e),
@@ -78,6 +78,19 @@ internal static class PostgreSqlServer
         }
         return new ConnectionFailedException(ErrorIds.ConnectionRefused, ErrorKind.ConnectionError,
             $"Could not connect to {c}: {e.Message}", "Check the address, port and that a PostgreSQL server answers there.", e) { Target = c.ToString() };
+    }
+
+    /// <summary>Opens the maintenance database (<c>postgres</c>, else <c>template1</c> where <c>postgres</c> is missing or closed to this user).</summary>
+    public static async Task<NpgsqlConnection> OpenMaintenanceAsync(ConnectionOptions c, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OpenAsync(c, MaintenanceDatabase, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConnectionFailedException e) when (e.ErrorId is ErrorIds.DatabaseNotFound or ErrorIds.InsufficientPrivilege)
+        {
+            return await OpenAsync(c, "template1", cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
