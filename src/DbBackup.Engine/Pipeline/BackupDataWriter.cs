@@ -30,6 +30,7 @@ public sealed class BackupDataWriter : Stream
     private int _nextIndex;
     private long _bytesWritten;
     private bool _completed;
+    private bool _failed;
     private bool _disposed;
 
     private BackupDataWriter(VolumeSink sink, IFrameCodec codec, PipelineOptions options, BackupKeys? keys, string backupId, CancellationToken cancellationToken)
@@ -71,8 +72,20 @@ public sealed class BackupDataWriter : Stream
     /// <summary>Flushes the final chunk (final flag set), writes the index, and summarizes.</summary>
     public async Task<DataSummary> CompleteAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_completed) throw new InvalidOperationException("The backup data is already complete.");
+        ThrowIfNotWritable();
+        try
+        {
+            return await CompleteCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    private async Task<DataSummary> CompleteCoreAsync(CancellationToken cancellationToken)
+    {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
         var token = linked.Token;
         if (_nextIndex == 0 && _staged == 0)
@@ -126,11 +139,19 @@ public sealed class BackupDataWriter : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         ThrowIfNotWritable();
-        while (!buffer.IsEmpty)
+        try
         {
-            var n = Stage(buffer);
-            buffer = buffer[n..];
-            if (_staged > _chunker.MaxSize) CutFullChunksAsync(CancellationToken.None, synchronous: true).GetAwaiter().GetResult();
+            while (!buffer.IsEmpty)
+            {
+                var n = Stage(buffer);
+                buffer = buffer[n..];
+                if (_staged > _chunker.MaxSize) CutFullChunksAsync(CancellationToken.None, synchronous: true).GetAwaiter().GetResult();
+            }
+        }
+        catch
+        {
+            _failed = true; // the stream state is undefined now: only disposal (which cleans up) remains
+            throw;
         }
     }
 
@@ -142,11 +163,19 @@ public sealed class BackupDataWriter : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ThrowIfNotWritable();
-        while (!buffer.IsEmpty)
+        try
         {
-            var n = Stage(buffer.Span);
-            buffer = buffer[n..];
-            if (_staged > _chunker.MaxSize) await CutFullChunksAsync(cancellationToken, synchronous: false).ConfigureAwait(false);
+            while (!buffer.IsEmpty)
+            {
+                var n = Stage(buffer.Span);
+                buffer = buffer[n..];
+                if (_staged > _chunker.MaxSize) await CutFullChunksAsync(cancellationToken, synchronous: false).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            _failed = true; // the stream state is undefined now: only disposal (which cleans up) remains
+            throw;
         }
     }
 
@@ -250,6 +279,7 @@ public sealed class BackupDataWriter : Stream
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_completed) throw new InvalidOperationException("The backup data is already complete.");
+        if (_failed) throw new InvalidOperationException("An earlier write failed; dispose this writer (which removes what it wrote) and start the backup again.");
         if (_consumer.IsFaulted || _consumer.IsCanceled) _consumer.GetAwaiter().GetResult();
     }
 
