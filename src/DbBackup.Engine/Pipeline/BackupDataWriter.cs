@@ -66,6 +66,9 @@ public sealed class BackupDataWriter : Stream
         return new BackupDataWriter(sink, codec, options, keys, backupId, cancellationToken);
     }
 
+    /// <summary>Set when disposal of an abandoned backup could not remove every object it wrote (reported, not thrown).</summary>
+    public DbBackupException? CleanupFailure { get; private set; }
+
     /// <summary>Plaintext bytes accepted so far (for progress).</summary>
     public long BytesWritten => Volatile.Read(ref _bytesWritten);
 
@@ -300,7 +303,16 @@ public sealed class BackupDataWriter : Stream
                 // The backup is being abandoned: its failure already reached the caller (or it was cancelled);
                 // what matters now is removing what was written, below.
             }
-            await _sink.AbortAsync().ConfigureAwait(false);
+            try
+            {
+                await _sink.AbortAsync().ConfigureAwait(false);
+            }
+            catch (DbBackupException e) when (e.ErrorId == ErrorIds.StorageError)
+            {
+                // Disposal must not replace the failure that abandoned the backup; the leftovers have no
+                // manifest, so they are not a backup, and the repository's sweep removes them.
+                CleanupFailure = e;
+            }
         }
         await _sink.CloseAsync().ConfigureAwait(false);
         _processor.Dispose();
