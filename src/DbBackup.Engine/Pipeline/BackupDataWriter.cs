@@ -28,6 +28,8 @@ public sealed class BackupDataWriter : Stream
     private readonly byte[] _staging;
     private int _staged;
     private int _nextIndex;
+    private int _framesInFlight;
+    private int _maxFramesInFlight;
     private long _bytesWritten;
     private bool _completed;
     private bool _failed;
@@ -68,6 +70,9 @@ public sealed class BackupDataWriter : Stream
 
     /// <summary>Set when disposal of an abandoned backup could not remove every object it wrote (reported, not thrown).</summary>
     public DbBackupException? CleanupFailure { get; private set; }
+
+    /// <summary>The most chunks held at once (staged for workers, being processed, or waiting to be appended): the memory bound.</summary>
+    internal int MaxFramesInFlight => Volatile.Read(ref _maxFramesInFlight);
 
     /// <summary>Plaintext bytes accepted so far (for progress).</summary>
     public long BytesWritten => Volatile.Read(ref _bytesWritten);
@@ -226,6 +231,8 @@ public sealed class BackupDataWriter : Stream
         _staging.AsSpan(offset, length).CopyTo(plain.Array);
         plain = plain.WithLength(length);
         var index = _nextIndex++;
+        var inFlight = Interlocked.Increment(ref _framesInFlight);
+        if (inFlight > Volatile.Read(ref _maxFramesInFlight)) Volatile.Write(ref _maxFramesInFlight, inFlight); // only the producer writes it
         var token = _cts.Token;
         var work = Task.Run(async () =>
         {
@@ -267,6 +274,7 @@ public sealed class BackupDataWriter : Stream
                     finally
                     {
                         frame.Return();
+                        Interlocked.Decrement(ref _framesInFlight);
                     }
                 }
             }
