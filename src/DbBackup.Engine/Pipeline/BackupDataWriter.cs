@@ -26,6 +26,7 @@ public sealed class BackupDataWriter : Stream
     private readonly CancellationTokenSource _cts;
     private readonly Task _consumer;
     private readonly byte[] _staging;
+    private readonly int _chunkLimit;
     private int _staged;
     private int _nextIndex;
     private int _framesInFlight;
@@ -35,8 +36,9 @@ public sealed class BackupDataWriter : Stream
     private bool _failed;
     private bool _disposed;
 
-    private BackupDataWriter(VolumeSink sink, IFrameCodec codec, PipelineOptions options, BackupKeys? keys, string backupId, CancellationToken cancellationToken)
+    private BackupDataWriter(VolumeSink sink, IFrameCodec codec, PipelineOptions options, BackupKeys? keys, string backupId, int chunkLimit, CancellationToken cancellationToken)
     {
+        _chunkLimit = chunkLimit;
         _sink = sink;
         _codec = codec;
         _options = options;
@@ -59,13 +61,26 @@ public sealed class BackupDataWriter : Stream
         if (options.Encryption?.IsEnabled == true && keys is null)
             throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument, "Encryption was requested but no backup keys were supplied.", "Create them with BackupKeys.Create.");
         var codec = FrameCodecs.ForWriting(options.Compression, options.CompressionLevel);
-        var maxFrame = (long)options.Chunker.MaxSize + options.Chunker.MaxSize / 8 + 4096;
-        if (options.VolumeSize < maxFrame)
-            throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument,
-                $"The volume size {options.VolumeSize} bytes cannot hold the largest frame of chunker {options.Chunker.Name}.", $"Use a volume size of at least {maxFrame} bytes.");
+        var chunkLimit = ChunkLimit(options.Chunker, options.VolumeSize);
         if (prefix.Length > 0 && !prefix.EndsWith('/')) prefix += "/";
         var sink = await VolumeSink.CreateAsync(storage, prefix, options.VolumeSize, cancellationToken).ConfigureAwait(false);
-        return new BackupDataWriter(sink, codec, options, keys, backupId, cancellationToken);
+        return new BackupDataWriter(sink, codec, options, keys, backupId, chunkLimit, cancellationToken);
+    }
+
+    /// <summary>
+    /// The largest chunk whose frame fits in one volume: the chunker's maximum, or less for small volumes (the
+    /// stored frame of an n-byte chunk stays below n + n/8 + 4096 bytes for every codec, tag included). Chunks of
+    /// a page-aligned chunker stay whole pages.
+    /// </summary>
+    internal static int ChunkLimit(IChunker chunker, long volumeSize)
+    {
+        var granule = chunker is PageAlignedChunker paged ? paged.PageSize : 1;
+        var smallest = Math.Max(granule, 4096);
+        var limit = Math.Min(chunker.MaxSize, (volumeSize - 4096) * 8 / 9) / granule * granule;
+        if (limit < smallest)
+            throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument,
+                $"The volume size {volumeSize} bytes is too small for chunker {chunker.Name}.", $"Use a volume size of at least {smallest * 9L / 8 + 4096 + 9} bytes (64 MiB is the default).");
+        return (int)limit;
     }
 
     /// <summary>Set when disposal of an abandoned backup could not remove every object it wrote (reported, not thrown).</summary>
@@ -105,6 +120,7 @@ public sealed class BackupDataWriter : Stream
         {
             var length = _chunker.NextChunkLength(_staging.AsSpan(offset, _staged - offset), final: true);
             if (length <= 0 || length > _staged - offset) throw new InvalidOperationException($"Chunker {_chunker.Name} returned {length} for the final {_staged - offset} bytes.");
+            length = Math.Min(length, _chunkLimit);
             await EnqueueAsync(offset, length, final: offset + length == _staged, token).ConfigureAwait(false);
             offset += length;
         }
@@ -124,7 +140,7 @@ public sealed class BackupDataWriter : Stream
             IndexObject = FrameIndex.ObjectName,
             IndexSha256 = indexSha,
             Volumes = volumes,
-            Chunker = _chunker.Name,
+            Chunker = _chunkLimit < _chunker.MaxSize ? $"{_chunker.Name};max={SizeText.Format(_chunkLimit)}" : _chunker.Name,
             Compression = _codec.Codec,
             CompressionLevel = _codec.Level,
             Encryption = _keys?.Header,
@@ -216,6 +232,7 @@ public sealed class BackupDataWriter : Stream
         {
             var length = _chunker.NextChunkLength(_staging.AsSpan(offset, _staged - offset), final: false);
             if (length <= 0 || length > _chunker.MaxSize) throw new InvalidOperationException($"Chunker {_chunker.Name} returned {length} with {_staged - offset} bytes available.");
+            length = Math.Min(length, _chunkLimit);
             var enqueue = EnqueueAsync(offset, length, final: false, cancellationToken);
             if (synchronous) enqueue.GetAwaiter().GetResult();
             else await enqueue.ConfigureAwait(false);
