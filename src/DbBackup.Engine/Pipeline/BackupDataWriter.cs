@@ -18,7 +18,6 @@ public sealed class BackupDataWriter : Stream
     private readonly IChunker _chunker;
     private readonly IFrameCodec _codec;
     private readonly BackupKeys? _keys;
-    private readonly PipelineOptions _options;
     private readonly VolumeSink _sink;
     private readonly FrameProcessor _processor;
     private readonly Channel<Task<ProcessedFrame>> _frames;
@@ -41,7 +40,6 @@ public sealed class BackupDataWriter : Stream
         _chunkLimit = chunkLimit;
         _sink = sink;
         _codec = codec;
-        _options = options;
         _keys = keys;
         _chunker = options.Chunker;
         _processor = new FrameProcessor(codec, keys, backupId);
