@@ -80,9 +80,7 @@ public sealed class BackupDataReader : Stream
             }
             var actual = VolumeSink.Hex(hash.GetHashAndReset());
             if (!string.Equals(actual, summary.IndexSha256, StringComparison.OrdinalIgnoreCase))
-                throw new BackupIntegrityException(ErrorIds.BackupCorrupted,
-                    $"The frame index of backup '{backupId}' ('{indexKey}') does not match the SHA-256 recorded in its manifest.",
-                    "The index was damaged or altered; restore from another backup or copy of the repository.") { Target = backupId };
+                throw Mismatch(keys is not null, $"The frame index of backup '{backupId}' ('{indexKey}') does not match the SHA-256 recorded in its manifest");
         }
         var index = new FrameIndex.Reader(await OpenIndexAsync(storage, indexKey, backupId, cancellationToken).ConfigureAwait(false));
         return new BackupDataReader(storage, prefix, backupId, summary, codec, keys, index);
@@ -280,6 +278,15 @@ public sealed class BackupDataReader : Stream
         buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
     }
 
-    private static BackupIntegrityException Corrupted(string message) =>
-        new(ErrorIds.BackupCorrupted, message + ".", "The stored data was damaged or altered; restore from another backup or copy of the repository.");
+    /// <summary>
+    /// A check failed. In an encrypted backup every hash checked here is authenticated (the manifest MAC covers the
+    /// index and volume hashes), so a mismatch means the data was altered: BackupTampered. Without encryption the
+    /// hashes detect accidents only: BackupCorrupted.
+    /// </summary>
+    private BackupIntegrityException Corrupted(string message) => Mismatch(_cipher is not null, message);
+
+    private static BackupIntegrityException Mismatch(bool encrypted, string message) => encrypted
+        ? new(ErrorIds.BackupTampered, message + " (the backup is encrypted, so this check is authenticated: the data was altered).",
+            "Do not trust this copy; restore from another backup or copy of the repository.")
+        : new(ErrorIds.BackupCorrupted, message + ".", "The stored data was damaged or altered; restore from another backup or copy of the repository.");
 }

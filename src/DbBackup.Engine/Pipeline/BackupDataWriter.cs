@@ -18,7 +18,6 @@ public sealed class BackupDataWriter : Stream
     private readonly IChunker _chunker;
     private readonly IFrameCodec _codec;
     private readonly BackupKeys? _keys;
-    private readonly PipelineOptions _options;
     private readonly VolumeSink _sink;
     private readonly FrameProcessor _processor;
     private readonly Channel<Task<ProcessedFrame>> _frames;
@@ -26,17 +25,21 @@ public sealed class BackupDataWriter : Stream
     private readonly CancellationTokenSource _cts;
     private readonly Task _consumer;
     private readonly byte[] _staging;
+    private readonly int _chunkLimit;
     private int _staged;
     private int _nextIndex;
+    private int _framesInFlight;
+    private int _maxFramesInFlight;
     private long _bytesWritten;
     private bool _completed;
+    private bool _failed;
     private bool _disposed;
 
-    private BackupDataWriter(VolumeSink sink, IFrameCodec codec, PipelineOptions options, BackupKeys? keys, string backupId, CancellationToken cancellationToken)
+    private BackupDataWriter(VolumeSink sink, IFrameCodec codec, PipelineOptions options, BackupKeys? keys, string backupId, int chunkLimit, CancellationToken cancellationToken)
     {
+        _chunkLimit = chunkLimit;
         _sink = sink;
         _codec = codec;
-        _options = options;
         _keys = keys;
         _chunker = options.Chunker;
         _processor = new FrameProcessor(codec, keys, backupId);
@@ -56,14 +59,33 @@ public sealed class BackupDataWriter : Stream
         if (options.Encryption?.IsEnabled == true && keys is null)
             throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument, "Encryption was requested but no backup keys were supplied.", "Create them with BackupKeys.Create.");
         var codec = FrameCodecs.ForWriting(options.Compression, options.CompressionLevel);
-        var maxFrame = (long)options.Chunker.MaxSize + options.Chunker.MaxSize / 8 + 4096;
-        if (options.VolumeSize < maxFrame)
-            throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument,
-                $"The volume size {options.VolumeSize} bytes cannot hold the largest frame of chunker {options.Chunker.Name}.", $"Use a volume size of at least {maxFrame} bytes.");
+        var chunkLimit = ChunkLimit(options.Chunker, options.VolumeSize);
         if (prefix.Length > 0 && !prefix.EndsWith('/')) prefix += "/";
         var sink = await VolumeSink.CreateAsync(storage, prefix, options.VolumeSize, cancellationToken).ConfigureAwait(false);
-        return new BackupDataWriter(sink, codec, options, keys, backupId, cancellationToken);
+        return new BackupDataWriter(sink, codec, options, keys, backupId, chunkLimit, cancellationToken);
     }
+
+    /// <summary>
+    /// The largest chunk whose frame fits in one volume: the chunker's maximum, or less for small volumes (the
+    /// stored frame of an n-byte chunk stays below n + n/8 + 4096 bytes for every codec, tag included). Chunks of
+    /// a page-aligned chunker stay whole pages.
+    /// </summary>
+    internal static int ChunkLimit(IChunker chunker, long volumeSize)
+    {
+        var granule = chunker is PageAlignedChunker paged ? paged.PageSize : 1;
+        var smallest = Math.Max(granule, 4096);
+        var limit = Math.Min(chunker.MaxSize, (volumeSize - 4096) * 8 / 9) / granule * granule;
+        if (limit < smallest)
+            throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument,
+                $"The volume size {volumeSize} bytes is too small for chunker {chunker.Name}.", $"Use a volume size of at least {smallest * 9L / 8 + 4096 + 9} bytes (64 MiB is the default).");
+        return (int)limit;
+    }
+
+    /// <summary>Set when disposal of an abandoned backup could not remove every object it wrote (reported, not thrown).</summary>
+    public DbBackupException? CleanupFailure { get; private set; }
+
+    /// <summary>The most chunks held at once (staged for workers, being processed, or waiting to be appended): the memory bound.</summary>
+    internal int MaxFramesInFlight => Volatile.Read(ref _maxFramesInFlight);
 
     /// <summary>Plaintext bytes accepted so far (for progress).</summary>
     public long BytesWritten => Volatile.Read(ref _bytesWritten);
@@ -71,8 +93,20 @@ public sealed class BackupDataWriter : Stream
     /// <summary>Flushes the final chunk (final flag set), writes the index, and summarizes.</summary>
     public async Task<DataSummary> CompleteAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_completed) throw new InvalidOperationException("The backup data is already complete.");
+        ThrowIfNotWritable();
+        try
+        {
+            return await CompleteCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    private async Task<DataSummary> CompleteCoreAsync(CancellationToken cancellationToken)
+    {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
         var token = linked.Token;
         if (_nextIndex == 0 && _staged == 0)
@@ -84,6 +118,7 @@ public sealed class BackupDataWriter : Stream
         {
             var length = _chunker.NextChunkLength(_staging.AsSpan(offset, _staged - offset), final: true);
             if (length <= 0 || length > _staged - offset) throw new InvalidOperationException($"Chunker {_chunker.Name} returned {length} for the final {_staged - offset} bytes.");
+            length = Math.Min(length, _chunkLimit);
             await EnqueueAsync(offset, length, final: offset + length == _staged, token).ConfigureAwait(false);
             offset += length;
         }
@@ -103,7 +138,7 @@ public sealed class BackupDataWriter : Stream
             IndexObject = FrameIndex.ObjectName,
             IndexSha256 = indexSha,
             Volumes = volumes,
-            Chunker = _chunker.Name,
+            Chunker = _chunkLimit < _chunker.MaxSize ? $"{_chunker.Name};max={SizeText.Format(_chunkLimit)}" : _chunker.Name,
             Compression = _codec.Codec,
             CompressionLevel = _codec.Level,
             Encryption = _keys?.Header,
@@ -126,11 +161,19 @@ public sealed class BackupDataWriter : Stream
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         ThrowIfNotWritable();
-        while (!buffer.IsEmpty)
+        try
         {
-            var n = Stage(buffer);
-            buffer = buffer[n..];
-            if (_staged > _chunker.MaxSize) CutFullChunksAsync(CancellationToken.None, synchronous: true).GetAwaiter().GetResult();
+            while (!buffer.IsEmpty)
+            {
+                var n = Stage(buffer);
+                buffer = buffer[n..];
+                if (_staged > _chunker.MaxSize) CutFullChunksAsync(CancellationToken.None, synchronous: true).GetAwaiter().GetResult();
+            }
+        }
+        catch
+        {
+            _failed = true; // the stream state is undefined now: only disposal (which cleans up) remains
+            throw;
         }
     }
 
@@ -142,11 +185,19 @@ public sealed class BackupDataWriter : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ThrowIfNotWritable();
-        while (!buffer.IsEmpty)
+        try
         {
-            var n = Stage(buffer.Span);
-            buffer = buffer[n..];
-            if (_staged > _chunker.MaxSize) await CutFullChunksAsync(cancellationToken, synchronous: false).ConfigureAwait(false);
+            while (!buffer.IsEmpty)
+            {
+                var n = Stage(buffer.Span);
+                buffer = buffer[n..];
+                if (_staged > _chunker.MaxSize) await CutFullChunksAsync(cancellationToken, synchronous: false).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            _failed = true; // the stream state is undefined now: only disposal (which cleans up) remains
+            throw;
         }
     }
 
@@ -179,6 +230,7 @@ public sealed class BackupDataWriter : Stream
         {
             var length = _chunker.NextChunkLength(_staging.AsSpan(offset, _staged - offset), final: false);
             if (length <= 0 || length > _chunker.MaxSize) throw new InvalidOperationException($"Chunker {_chunker.Name} returned {length} with {_staged - offset} bytes available.");
+            length = Math.Min(length, _chunkLimit);
             var enqueue = EnqueueAsync(offset, length, final: false, cancellationToken);
             if (synchronous) enqueue.GetAwaiter().GetResult();
             else await enqueue.ConfigureAwait(false);
@@ -194,6 +246,8 @@ public sealed class BackupDataWriter : Stream
         _staging.AsSpan(offset, length).CopyTo(plain.Array);
         plain = plain.WithLength(length);
         var index = _nextIndex++;
+        var inFlight = Interlocked.Increment(ref _framesInFlight);
+        if (inFlight > Volatile.Read(ref _maxFramesInFlight)) Volatile.Write(ref _maxFramesInFlight, inFlight); // only the producer writes it
         var token = _cts.Token;
         var work = Task.Run(async () =>
         {
@@ -235,6 +289,7 @@ public sealed class BackupDataWriter : Stream
                     finally
                     {
                         frame.Return();
+                        Interlocked.Decrement(ref _framesInFlight);
                     }
                 }
             }
@@ -250,6 +305,7 @@ public sealed class BackupDataWriter : Stream
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_completed) throw new InvalidOperationException("The backup data is already complete.");
+        if (_failed) throw new InvalidOperationException("An earlier write failed; dispose this writer (which removes what it wrote) and start the backup again.");
         if (_consumer.IsFaulted || _consumer.IsCanceled) _consumer.GetAwaiter().GetResult();
     }
 
@@ -270,7 +326,16 @@ public sealed class BackupDataWriter : Stream
                 // The backup is being abandoned: its failure already reached the caller (or it was cancelled);
                 // what matters now is removing what was written, below.
             }
-            await _sink.AbortAsync().ConfigureAwait(false);
+            try
+            {
+                await _sink.AbortAsync().ConfigureAwait(false);
+            }
+            catch (DbBackupException e) when (e.ErrorId == ErrorIds.StorageError)
+            {
+                // Disposal must not replace the failure that abandoned the backup; the leftovers have no
+                // manifest, so they are not a backup, and the repository's sweep removes them.
+                CleanupFailure = e;
+            }
         }
         await _sink.CloseAsync().ConfigureAwait(false);
         _processor.Dispose();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace DbBackup.Engine.Pipeline;
@@ -39,6 +40,8 @@ public sealed class GearChunker : IChunker
     public int AverageSize { get; }
     public int MaxSize { get; }
 
+    // Optimized from the first call: a backup is often over before tiered compilation would promote the loop.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public unsafe int NextChunkLength(ReadOnlySpan<byte> data, bool final)
     {
         var n = data.Length;
@@ -114,6 +117,7 @@ public sealed class PageAlignedChunker : IChunker
         return final ? n : 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static ulong PageHash(ReadOnlySpan<byte> page)
     {
         const ulong k = 0x9E3779B97F4A7C15UL;

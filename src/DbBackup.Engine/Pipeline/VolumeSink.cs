@@ -100,8 +100,23 @@ internal sealed class VolumeSink
         if (_volume is not null) await _volume.DisposeAsync().ConfigureAwait(false);
         _volume = null;
         await CloseIndexAsync().ConfigureAwait(false);
-        foreach (var key in _committed) await _storage.DeleteAsync(key, CancellationToken.None).ConfigureAwait(false);
+        List<Exception>? failures = null;
+        foreach (var key in _committed)
+        {
+            try
+            {
+                await _storage.DeleteAsync(key, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Errors.DbBackupException)
+            {
+                (failures ??= []).Add(e); // keep removing the others first
+            }
+        }
         _committed.Clear();
+        if (failures is not null)
+            throw new Errors.DbBackupException(Errors.ErrorIds.StorageError, Errors.ErrorKind.WriteError,
+                $"Could not remove {failures.Count} object(s) of the abandoned backup under '{_prefix}': {failures[0].Message}",
+                "They are invisible without a manifest; the repository's sweep removes them later.", new AggregateException(failures));
     }
 
     public async Task CloseAsync()

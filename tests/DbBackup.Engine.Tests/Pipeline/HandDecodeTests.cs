@@ -29,6 +29,25 @@ public sealed class HandDecodeTests
     }
 
     [Fact]
+    public async Task SqliteFileRestoredByHandWithSqlite3()
+    {
+        // A real SQLite database through the page-aligned chunker, restored with cat | zstd -d as docs/format.md says.
+        using var temp = new TempFolder();
+        var source = temp.Combine("source.db");
+        RunShell("sqlite3 source.db \"PRAGMA page_size=4096; CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, data BLOB); " +
+                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20000) " +
+                 "INSERT INTO t SELECT i, 'name ' || i || ' ünïcode', randomblob(100) FROM n; CREATE INDEX t_name ON t(name);\"", temp.Path);
+        var data = await File.ReadAllBytesAsync(source);
+        var storage = new LocalFileStorage(temp.Combine("repo"));
+        var options = new PipelineOptions { Chunker = new PageAlignedChunker(4096), Compression = CompressionCodec.Zstd, VolumeSize = 5 * 1024 * 1024 };
+        var summary = await PipelineTestData.WriteAsync(storage, "db/s/", "s", data, options, null, writeSize: 65536);
+        Assert.StartsWith("page-v1/4K/", summary.Chunker);
+
+        RunShell("cat repo/db/s/data.* | zstd -d > restored.db && sqlite3 source.db .dump > a.sql && sqlite3 restored.db .dump > b.sql && cmp a.sql b.sql", temp.Path);
+        Assert.Equal(data, await File.ReadAllBytesAsync(temp.Combine("restored.db")));
+    }
+
+    [Fact]
     public async Task WriterFailureSurfacesAndLeavesNothingBehind()
     {
         using var temp = new TempFolder();

@@ -19,7 +19,8 @@ public sealed class IntegrityTests
         await File.WriteAllBytesAsync(path, bytes);
 
         var (error, returned) = await backup.ReadExpectingFailureAsync();
-        Assert.Equal(ErrorIds.BackupCorrupted, error.ErrorId);
+        // Encrypted, every hash is authenticated through the manifest MAC: a changed byte is tampering.
+        Assert.Equal(encrypted ? ErrorIds.BackupTampered : ErrorIds.BackupCorrupted, error.ErrorId);
         Assert.Contains("data.000002", error.Message);
         Assert.True(returned < backup.Data.Length);
     }
@@ -156,7 +157,7 @@ public sealed class IntegrityTests
         await File.WriteAllBytesAsync(backup.PathOf("index"), bytes);
 
         var (error, returned) = await backup.ReadExpectingFailureAsync();
-        Assert.Equal(ErrorIds.BackupCorrupted, error.ErrorId);
+        Assert.Equal(encrypted ? ErrorIds.BackupTampered : ErrorIds.BackupCorrupted, error.ErrorId);
         Assert.Contains("frame index", error.Message);
         Assert.Equal(0, returned);
     }

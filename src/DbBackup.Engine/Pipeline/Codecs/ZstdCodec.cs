@@ -34,13 +34,15 @@ public sealed class ZstdCodec : IFrameCodec
     /// <summary>The loaded libzstd version (e.g. "1.5.4"), or null when it does not load.</summary>
     public static string? LibraryVersion => Library.Value?.Version;
 
-    internal static ZstdCodec Create(int? level)
+    internal static ZstdCodec Create(int? level) => Create(level, Library.Value);
+
+    internal static ZstdCodec Create(int? level, ZstdLibrary? library)
     {
         var value = level ?? DefaultLevel;
         if (value is < MinLevel or > MaxLevel or 0)
             throw new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument, $"Zstd compression level {value} is out of range.",
                 $"Use a zstd level from {MinLevel} to -1 or 1 to {MaxLevel} ({DefaultLevel} is the fast default).");
-        var lib = Library.Value ?? throw new DbBackupException(ErrorIds.CodecUnavailable, ErrorKind.NotInstalled,
+        var lib = library ?? throw new DbBackupException(ErrorIds.CodecUnavailable, ErrorKind.NotInstalled,
             "The zstd library (libzstd.so.1) could not be loaded, so zstd-compressed data cannot be written or read here.",
             "Install libzstd (Debian/Ubuntu: 'apt-get install libzstd1'; RHEL: 'dnf install libzstd'; macOS: 'brew install zstd') or set DBBACKUP_LIBZSTD to its full path; to write new backups without it, choose -Compression Gzip.");
         return new ZstdCodec(lib, value);
@@ -158,9 +160,11 @@ internal sealed unsafe class ZstdLibrary
     public uint VersionNumber { get; }
     public string Version { get; }
 
-    public static ZstdLibrary? TryLoad()
+    public static ZstdLibrary? TryLoad() => TryLoad(Environment.GetEnvironmentVariable("DBBACKUP_LIBZSTD"));
+
+    /// <summary>Loads <paramref name="configured"/> when given (a path or name), else the usual names of libzstd.</summary>
+    public static ZstdLibrary? TryLoad(string? configured)
     {
-        var configured = Environment.GetEnvironmentVariable("DBBACKUP_LIBZSTD");
         string[] names = string.IsNullOrWhiteSpace(configured)
             ? ["libzstd.so.1", "libzstd.so", "libzstd.1.dylib", "libzstd.dylib", "libzstd.dll", "zstd.dll"]
             : [configured];

@@ -18,7 +18,7 @@ internal static class KeyWrapping
     public const string Pbkdf2 = "pbkdf2-sha256";
     public const int DefaultIterations = 600_000;
     public const int KeySize = 32;
-    private const int MaxIterations = 50_000_000;
+    private const int MaxIterations = 10_000_000;
 
     /// <param name="iterations">PBKDF2 iterations: always <see cref="DefaultIterations"/> outside tests.</param>
     public static EncryptionHeader Wrap(ReadOnlySpan<byte> key, EncryptionOptions options, string purpose, int iterations = DefaultIterations)
@@ -64,12 +64,15 @@ internal static class KeyWrapping
         }
         if (options.Passphrase is { } passphrase)
         {
-            foreach (var entry in header.Keys.Where(k => k.Kind == PassphraseKind))
+            var copies = header.Keys.Where(k => k.Kind == PassphraseKind).ToList();
+            var supported = copies.Where(k => k.Kdf == Pbkdf2 && k.Iterations is >= 1 and <= MaxIterations && k.Salt is not null).ToList();
+            if (copies.Count > 0 && supported.Count == 0 && tried == 0)
+                throw new BackupIntegrityException(ErrorIds.BackupCorrupted,
+                    $"{what} stores its passphrase copy with unsupported key-derivation parameters ({copies[0].Kdf}, {copies[0].Iterations} iterations).", "Use a DbBackup version that supports them.");
+            foreach (var entry in supported)
             {
-                if (entry.Kdf != Pbkdf2 || entry.Iterations is not (>= 1 and <= MaxIterations) || entry.Salt is null)
-                    throw new BackupIntegrityException(ErrorIds.BackupCorrupted, $"{what} stores unsupported key-derivation parameters ({entry.Kdf}, {entry.Iterations} iterations).", "Use a DbBackup version that supports them.");
                 tried++;
-                using var kek = new PinnedKey(DerivePassphraseKek(passphrase, FromBase64(entry.Salt, what), entry.Iterations.Value));
+                using var kek = new PinnedKey(DerivePassphraseKek(passphrase, FromBase64(entry.Salt!, what), entry.Iterations!.Value));
                 if (TryOpen(entry, kek.Bytes, purpose) is { } key) return key;
             }
         }
