@@ -85,7 +85,7 @@ public sealed class MariaDbTests : IAsyncLifetime
     public async Task Manual_restore_from_format_doc_cat_zstd_d_mariadb()
     {
         var source = await CreateSourceAsync();
-        var id = (await Steps.BackupAsync(_workspace, Servers.MariaDbArgs(source), Servers.MariaDbEnv(), "--compression", "zstd", "--volume-size", "64KiB")).Str("backupId");
+        var id = (await Steps.BackupAsync(_workspace, Servers.MariaDbArgs(source), Servers.MariaDbEnv(), "--compression", "zstd", "--volume-size", "5MiB")).Str("backupId");
         var target = NewName();
         await TestDatabases.MariaDbExecuteAsync(null, $"CREATE DATABASE `{target}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
         var run = await ToolRunner.RunAsync("bash",
