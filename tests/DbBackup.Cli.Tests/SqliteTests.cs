@@ -197,4 +197,29 @@ public sealed class SqliteTests : IDisposable
         Steps.AssertFailed(backup, 4, "DatabaseNotFound");
         Assert.Empty(_workspace.RepositoryFiles());
     }
+
+    [Fact]
+    public async Task Progress_goes_to_stderr_only_when_asked_and_results_to_stdout()
+    {
+        var source = await CreateSourceAsync();
+        // stderr is redirected here (not a terminal): no progress by default, line-per-update progress with --progress.
+        var silent = (await _workspace.Cli.RunAsync(["backup", .. Source(source), "--repository", _workspace.Repository])).EnsureSuccess();
+        Assert.Equal("", silent.StandardError);
+        Assert.False(string.IsNullOrEmpty(silent.Json().Str("backupId"))); // stdout redirected: JSON by default
+
+        var progress = (await _workspace.Cli.RunAsync(["backup", .. Source(source), "--repository", _workspace.Repository, "--progress"])).EnsureSuccess();
+        var lines = progress.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        Assert.All(lines, line => Assert.Matches(@"\d+(\.\d)? (B|KiB|MiB|GiB)", line));
+        Assert.Contains(lines, line => line.TrimEnd().EndsWith("done", StringComparison.Ordinal));
+        Assert.DoesNotContain('\r', progress.StandardError);
+        progress.Json();
+
+        var quiet = (await _workspace.Cli.RunAsync(["backup", .. Source(source), "--repository", _workspace.Repository, "--progress", "--quiet"])).EnsureSuccess();
+        Assert.Equal("", quiet.StandardError);
+
+        var table = (await _workspace.Cli.RunAsync(["history", "--output", "table"])).EnsureSuccess();
+        Assert.StartsWith("Database", table.StandardOutput);
+        Assert.Equal(3, table.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length - 2);
+    }
 }
