@@ -222,4 +222,20 @@ public sealed class SqliteTests : IDisposable
         Assert.StartsWith("Database", table.StandardOutput);
         Assert.Equal(3, table.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length - 2);
     }
+
+    [Fact]
+    public async Task Verify_without_id_checks_every_backup_and_reports_the_bad_one()
+    {
+        var source = await CreateSourceAsync();
+        var good = (await Steps.BackupAsync(_workspace, Source(source))).Str("backupId");
+        var bad = (await Steps.BackupAsync(_workspace, Source(source))).Str("backupId");
+        Steps.FlipByte(_workspace.DataVolumes(bad)[0]);
+
+        var run = await _workspace.Cli.RunAsync(["verify", "--repository", _workspace.Repository, "--catalog", _workspace.FreshCatalog(), "--output", "json"]);
+        Assert.True(run.ExitCode == 5, run.ToString());
+        var results = run.Json().EnumerateArray().ToList();
+        Assert.Contains(results, r => r.Str("backupId") == good && r.GetProperty("isValid").GetBoolean());
+        Assert.DoesNotContain(results, r => r.Str("backupId") == bad && r.GetProperty("isValid").GetBoolean());
+        Assert.Contains(run.ErrorLines, line => line.StartsWith("dbbackup: error BackupCorrupted: ", StringComparison.Ordinal) && line.Contains(bad, StringComparison.Ordinal));
+    }
 }
