@@ -9,6 +9,8 @@ eval "$(bash tests/start-test-servers.sh)"
 RESULTS_DIR="$DBBACKUP_TEST_SERVERS_DIR/results"
 cleanup() { bash tests/stop-test-servers.sh "$DBBACKUP_TEST_SERVERS_DIR" || true; }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 dotnet build DbBackup.sln -c Release
 

@@ -29,8 +29,16 @@ if ((${#need_packages[@]})); then
     [[ $(id -u) -eq 0 ]] || die "missing packages (${need_packages[*]}) and not root: install them with apt-get"
     log "installing ${need_packages[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >&2
+    # Keep the packages' own services (a default cluster on 5432, mariadb on 3306) from starting during the
+    # install: the tests start private servers. Only when no policy is in place already; removed afterwards.
+    policy_installed=0
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy_installed=1
+    fi
+    install_status=0
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_packages[@]}"; } >&2 || install_status=$?
+    ((policy_installed)) && rm -f /usr/sbin/policy-rc.d
+    ((install_status == 0)) || die "apt-get install ${need_packages[*]} failed (exit code $install_status)"
 fi
 PG_BIN=$(pg_bin_dir) || die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
 MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
@@ -51,6 +59,9 @@ random_secret() { head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -
 
 RUN_DIR=$(mktemp -d /tmp/dbbackup-test-servers.XXXXXXXX)
 chmod 755 "$RUN_DIR"
+started=0
+# A failed start stops whatever did start and removes the run directory.
+trap '((started)) || bash "$(dirname "${BASH_SOURCE[0]}")/stop-test-servers.sh" "$RUN_DIR" >&2' EXIT
 log "run directory $RUN_DIR"
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -133,4 +144,5 @@ export DBBACKUP_TEST_MARIADB_USER=$MDB_USER
 export DBBACKUP_TEST_MARIADB_PASSWORD=$MDB_PASSWORD
 EOF
 chmod 600 "$RUN_DIR/env.sh"
+started=1
 cat "$RUN_DIR/env.sh"

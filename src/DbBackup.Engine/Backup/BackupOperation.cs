@@ -91,9 +91,7 @@ internal sealed class BackupOperation(BackupCatalog catalog)
 
     internal const long DefaultVolumeSize = 64L * 1024 * 1024;
 
-    // MERGE-TODO: use the pipeline's ZstdCodec.IsAvailable once merged.
-    internal static CompressionCodec DefaultCompression() =>
-        System.Runtime.InteropServices.NativeLibrary.TryLoad("libzstd.so.1", out _) ? CompressionCodec.Zstd : CompressionCodec.Gzip;
+    internal static CompressionCodec DefaultCompression() => ZstdCodec.IsAvailable ? CompressionCodec.Zstd : CompressionCodec.Gzip;
 
     private static async Task<BackupKeys?> CreateKeysAsync(BackupRepository repository, EncryptionOptions? encryption, CancellationToken cancellationToken)
     {

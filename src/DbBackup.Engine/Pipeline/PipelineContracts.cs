@@ -14,8 +14,9 @@ public sealed class EncryptionOptions
 public sealed class PipelineOptions
 {
     public required IChunker Chunker { get; init; }
-    public CompressionCodec Compression { get; init; } = CompressionCodec.Zstd;
-    /// <summary>Codec level; null means the codec's fast default (zstd 1... see docs/format.md).</summary>
+    /// <summary>Zstd where the system libzstd loads (<see cref="ZstdCodec.IsAvailable"/>), gzip otherwise.</summary>
+    public CompressionCodec Compression { get; init; } = ZstdCodec.IsAvailable ? CompressionCodec.Zstd : CompressionCodec.Gzip;
+    /// <summary>Codec level; null means the codec's fast default (zstd 1, gzip 1; see docs/format.md).</summary>
     public int? CompressionLevel { get; init; }
     public EncryptionOptions? Encryption { get; init; }
     /// <summary>Upper bound of one data volume object.</summary>

@@ -211,6 +211,7 @@ public sealed class BackupRepository
             {
                 continue;
             }
+            await Storage.CleanupIncompleteAsync(PrefixOf(database, backupId), cancellationToken).ConfigureAwait(false);
             foreach (var item in items.OrderBy(i => i.Key.EndsWith("/" + LeaseName, StringComparison.Ordinal))) // lease last
                 await Storage.DeleteAsync(item.Key, cancellationToken).ConfigureAwait(false);
             removed.Add(backupId);

@@ -34,4 +34,11 @@ public interface IBackupStorage
 
     /// <summary>Deletes the object; succeeds when it is already absent.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes the invisible traces of writes under <paramref name="prefix"/> that were never committed because their
+    /// writer died (temporary files, pending multipart uploads). Only called for backups the sweep proved abandoned.
+    /// The default suits stores whose uncommitted writes leave nothing behind.
+    /// </summary>
+    Task CleanupIncompleteAsync(string prefix, CancellationToken cancellationToken) => Task.CompletedTask;
 }

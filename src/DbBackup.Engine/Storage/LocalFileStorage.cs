@@ -80,14 +80,31 @@ public sealed class LocalFileStorage : IBackupStorage
     {
         var path = PathOf(key);
         File.Delete(path);
-        // Remove folders the delete emptied, up to the root.
+        PruneEmptyFolders(path); // remove folders the delete emptied, up to the root
+        return Task.CompletedTask;
+    }
+
+    public Task CleanupIncompleteAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(_root, prefix.TrimEnd('/').Replace('/', Path.DirectorySeparatorChar));
+        if (!prefix.EndsWith('/') || !Directory.Exists(folder)) return Task.CompletedTask;
+        foreach (var file in Directory.EnumerateFiles(folder, TempMarker + "*", SearchOption.AllDirectories))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            File.Delete(file);
+        }
+        PruneEmptyFolders(Path.Combine(folder, "x"));
+        return Task.CompletedTask;
+    }
+
+    private void PruneEmptyFolders(string path)
+    {
         var dir = Path.GetDirectoryName(path);
         while (dir is not null && dir.Length > _root.Length && Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
         {
             Directory.Delete(dir);
             dir = Path.GetDirectoryName(dir);
         }
-        return Task.CompletedTask;
     }
 
     private string PathOf(string key)
@@ -115,7 +132,7 @@ public sealed class LocalFileStorage : IBackupStorage
         public async ValueTask DisposeAsync()
         {
             await stream.DisposeAsync().ConfigureAwait(false);
-            if (!_committed) File.Delete(tempPath);
+            if (!_committed && File.Exists(tempPath)) File.Delete(tempPath);
         }
     }
 }

@@ -169,7 +169,7 @@ public sealed class RestoreSafetyTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => scope.Service.BackupAsync(new BackupRequest
         {
-            Source = new ConnectionOptions { Engine = DatabaseEngine.Sqlite, Database = sourcePath }, Repository = scope.Repository, VolumeSize = 4 << 20,
+            Source = new ConnectionOptions { Engine = DatabaseEngine.Sqlite, Database = sourcePath }, Repository = scope.Repository, VolumeSize = 8 << 20,
         }, events, cts.Token));
 
         Assert.Empty(await scope.FreshService().GetHistoryAsync(new HistoryQuery { Repository = scope.Repository, Refresh = true }, null, None));

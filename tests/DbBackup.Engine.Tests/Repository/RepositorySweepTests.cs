@@ -39,6 +39,22 @@ public sealed class RepositorySweepTests : IDisposable
     }
 
     [Fact]
+    public async Task Sweep_also_removes_temporary_files_of_writes_the_dead_process_never_committed()
+    {
+        using var child = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        var startTime = child.StartTime.ToUniversalTime();
+        await child.WaitForExitAsync();
+        await PutLeaseAsync("20260101T000000Z-abcdef", new BackupLease(Environment.MachineName, child.Id, startTime, DateTimeOffset.UtcNow));
+        var pending = await _repository.Storage.OpenWriteAsync("shop/20260101T000000Z-abcdef/data.000001", CancellationToken.None);
+        await pending.Stream.WriteAsync(new byte[1000]);
+        await pending.Stream.FlushAsync(); // the writer "dies" here: never committed, never disposed
+
+        Assert.Equal(["20260101T000000Z-abcdef"], await _repository.SweepAsync("shop", CancellationToken.None));
+        await pending.DisposeAsync();
+        Assert.False(Directory.Exists(Path.Combine(_root, "shop")));
+    }
+
+    [Fact]
     public async Task Sweep_never_touches_a_backup_still_being_written()
     {
         await PutAsync("shop/20260101T000000Z-bbbbbb/data.000001", "in progress");

@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+using DbBackup.Engine.Connectors;
+
+namespace DbBackup.Engine.Tests.Connectors;
+
+/// <summary>
+/// Records the command line (<c>/proc/&lt;pid&gt;/cmdline</c>) of every child the connectors start while it is
+/// alive: <see cref="ToolProcess.Started"/> fires before the child's stdout is read, so a dump child is blocked on
+/// its full pipe and certainly still running.
+/// </summary>
+internal sealed class ChildProcessProbe : IDisposable
+{
+    private readonly ConcurrentQueue<(string Tool, string CommandLine, string? OptionFileMode)> _children = new();
+
+    public ChildProcessProbe() => ToolProcess.Started += OnStarted;
+
+    public IReadOnlyList<(string Tool, string CommandLine, string? OptionFileMode)> Children => _children.ToArray();
+
+    private void OnStarted(StartedTool started)
+    {
+        string commandLine;
+        try
+        {
+            commandLine = File.ReadAllText($"/proc/{started.ProcessId}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            commandLine = "";
+        }
+        string? mode = null;
+        var optionFile = commandLine.Split(' ').FirstOrDefault(a => a.StartsWith("--defaults-extra-file=", StringComparison.Ordinal));
+        if (optionFile is not null)
+        {
+            var path = optionFile["--defaults-extra-file=".Length..];
+            mode = OperatingSystem.IsWindows() ? "n/a" : File.Exists(path) ? File.GetUnixFileMode(path).ToString() : "missing";
+        }
+        _children.Enqueue((Path.GetFileName(started.ToolPath), commandLine, mode));
+    }
+
+    public void Dispose() => ToolProcess.Started -= OnStarted;
+}
