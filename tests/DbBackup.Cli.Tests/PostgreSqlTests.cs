@@ -168,5 +168,10 @@ public sealed class PostgreSqlTests : IAsyncLifetime
         var badPassword = await _workspace.Cli.RunAsync(["test-connection", .. Servers.PgArgs("postgres"), "--output", "json"],
             new Dictionary<string, string?> { ["DBBACKUP_PASSWORD"] = "not-the-password" });
         Steps.AssertFailed(badPassword, 3, "AuthenticationFailed");
+
+        // The other two password sources: PGPASSWORD as the engine's fallback, and --password-prompt reading stdin.
+        var password = TestServers.Require("DBBACKUP_TEST_PG_PASSWORD");
+        (await _workspace.Cli.RunAsync(["test-connection", .. Servers.PgArgs("postgres")], new Dictionary<string, string?> { ["PGPASSWORD"] = password })).EnsureSuccess();
+        (await _workspace.Cli.RunAsync(["test-connection", .. Servers.PgArgs("postgres"), "--password-prompt"], null, password + "\n")).EnsureSuccess();
     }
 }
