@@ -238,4 +238,19 @@ public sealed class SqliteTests : IDisposable
         Assert.DoesNotContain(results, r => r.Str("backupId") == bad && r.GetProperty("isValid").GetBoolean());
         Assert.Contains(run.ErrorLines, line => line.StartsWith("dbbackup: error BackupCorrupted: ", StringComparison.Ordinal) && line.Contains(bad, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Restore_without_target_goes_to_a_new_name_in_the_current_directory()
+    {
+        var source = await CreateSourceAsync("shop.db");
+        var id = (await Steps.BackupAsync(_workspace, Source(source))).Str("backupId");
+        var cwd = Directory.CreateDirectory(_workspace.PathOf("cwd")).FullName;
+        _workspace.Cli.WorkingDirectory = cwd;
+
+        var restored = (await Steps.RestoreAsync(_workspace, id, [])).EnsureSuccess().Json();
+        var target = restored.Str("targetDatabase");
+        Assert.Equal(cwd, Path.GetDirectoryName(target));
+        Assert.Matches(@"^shop_restored_\d{14}\.db$", Path.GetFileName(target));
+        DumpComparer.AssertEquivalent(DatabaseEngine.Sqlite, await NativeDumps.SqliteAsync(source), await NativeDumps.SqliteAsync(target));
+    }
 }
