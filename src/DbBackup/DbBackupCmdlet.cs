@@ -47,20 +47,22 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
 
     /// <summary>
     /// Runs one engine call for one item. Returns its result, or null after writing a non-terminating
-    /// error (the pipeline continues with the next item). Setup failures stop the cmdlet.
+    /// error (the pipeline continues with the next item). Setup failures stop the cmdlet. Only the engine's
+    /// exceptions are mapped: PowerShell's own (a stopped pipeline, -ErrorAction Stop) pass through untouched.
     /// </summary>
     private protected T? Invoke<T>(Func<DbBackupService, IProgress<EngineEvent>, CancellationToken, Task<T>> operation, object? target)
         where T : class
     {
+        var task = Pump(operation);
         try
         {
-            return Pump(operation);
+            return task.GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (Stopping || CancellationToken.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
         }
-        catch (Exception exception) when (exception is not PipelineStoppedException)
+        catch (Exception exception)
         {
             var record = ErrorMapping.ToErrorRecord(exception, target);
             if (ErrorMapping.IsSetupError(exception))
@@ -72,9 +74,10 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    private T Pump<T>(Func<DbBackupService, IProgress<EngineEvent>, CancellationToken, Task<T>> operation)
+    /// <summary>Starts the engine call on the thread pool and drains its events on this (the pipeline) thread until it completes.</summary>
+    private Task<T> Pump<T>(Func<DbBackupService, IProgress<EngineEvent>, CancellationToken, Task<T>> operation)
     {
-        using var events = new EngineEventQueue();
+        var events = new EngineEventQueue();
         var token = CancellationToken;
         var task = Task.Run(() => operation(CreateService(), events, token), token);
         task.ContinueWith(static (_, state) => ((EngineEventQueue)state!).Signal(), events,
@@ -94,9 +97,13 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
         }
         finally
         {
-            // A Write* call throws once the pipeline stops; the cancelled engine still gets to clean up
-            // (a cancelled backup leaves no visible artifact) before the cmdlet returns.
-            ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+            // When a Write* call throws (the pipeline stopped, -WarningAction Stop), the engine, cancelled or
+            // not, still finishes and cleans up (a cancelled backup leaves no visible artifact) before we return.
+            if (!task.IsCompleted)
+            {
+                _cancellation?.Cancel();
+                ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+            }
             if (!Stopping)
             {
                 foreach (var completed in _progress!.CompleteAll())
@@ -105,7 +112,7 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
                 }
             }
         }
-        return task.GetAwaiter().GetResult();
+        return task;
     }
 
     private void Drain(EngineEventQueue events)
@@ -189,7 +196,7 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
 
     /// <summary>The connection the engine uses; the password leaves its SecureString only here.</summary>
     private protected ConnectionOptions CreateConnection(DatabaseEngine engine, string? server, int? port, string database,
-        PSCredential? credential, int? connectTimeoutSeconds)
+        PSCredential? credential, int? connectTimeoutSeconds, string? toolDirectory)
     {
         return new ConnectionOptions
         {
@@ -200,6 +207,7 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
             Username = credential?.UserName,
             Password = credential is null ? null : ToSecret(credential.Password),
             ConnectTimeout = connectTimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultConnectTimeout,
+            ToolDirectory = string.IsNullOrEmpty(toolDirectory) ? null : ResolveFileSystemPath(toolDirectory, "ToolDirectory"),
         };
     }
 

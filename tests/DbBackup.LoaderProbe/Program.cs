@@ -3,13 +3,13 @@ using System.Reflection;
 using System.Runtime.Loader;
 using System.Text.Json;
 
-// Usage: DbBackup.LoaderProbe <module folder>   (e.g. out/DbBackup)
+// Usage: DbBackup.LoaderProbe <module folder> [<SQLite database>]   (e.g. out/DbBackup samples/shop.db)
 // Mirrors Import-Module: DbBackup.dll loads into the default context, the module's loader hooks the default
 // context's Resolving event (what ModuleInitializer.OnImport does, without touching PowerShell types), and
 // the first use of DbBackup.Engine routes it into the private context.
-if (args.Length != 1 || !Directory.Exists(args[0]))
+if (args.Length is < 1 or > 2 || !Directory.Exists(args[0]))
 {
-    Console.Error.WriteLine("usage: DbBackup.LoaderProbe <laid-out module folder, e.g. out/DbBackup>");
+    Console.Error.WriteLine("usage: DbBackup.LoaderProbe <laid-out module folder, e.g. out/DbBackup> [<SQLite database to back up>]");
     return 2;
 }
 
@@ -79,6 +79,12 @@ catch (Exception exception)
 {
     // Reported as a fact (the test asserts on it) rather than crashing the probe.
     facts["sqliteError"] = (exception is TargetInvocationException { InnerException: { } inner } ? inner : exception).ToString();
+}
+
+// The engine end to end, as the cmdlets drive it: back up, verify and restore a SQLite database.
+if (args.Length == 2)
+{
+    EngineRoundTrip.Run(engine, model, Path.GetFullPath(args[1]), facts);
 }
 
 facts["defaultContextAssemblies"] = AssemblyLoadContext.Default.Assemblies

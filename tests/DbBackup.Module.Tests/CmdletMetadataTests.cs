@@ -156,14 +156,15 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
     [Theory]
     [InlineData("Backup-Database", "Engine:DatabaseEngine", "Server:String", "Port:Int32", "Database:String[]", "Credential:PSCredential",
         "ConnectTimeout:Int32", "Repository:String", "Compression:CompressionCodec", "CompressionLevel:Int32", "Passphrase:SecureString",
-        "KeyFile:String", "VolumeSize:Int64")]
+        "KeyFile:String", "VolumeSize:Int64", "ToolDirectory:String")]
     [InlineData("Restore-Database", "InputObject:BackupRecord", "BackupId:String", "Repository:String", "TargetDatabase:String", "Server:String",
-        "Port:Int32", "Credential:PSCredential", "ConnectTimeout:Int32", "Passphrase:SecureString", "KeyFile:String", "Force:SwitchParameter")]
+        "Port:Int32", "Credential:PSCredential", "ConnectTimeout:Int32", "ToolDirectory:String", "Passphrase:SecureString", "KeyFile:String",
+        "Force:SwitchParameter")]
     [InlineData("Get-BackupHistory", "Database:String", "Repository:String", "Engine:DatabaseEngine", "BackupId:String", "Last:Int32",
         "Since:DateTime", "Refresh:SwitchParameter")]
     [InlineData("Test-Backup", "InputObject:BackupRecord", "BackupId:String", "Repository:String", "Passphrase:SecureString", "KeyFile:String")]
     [InlineData("Test-DatabaseConnection", "Engine:DatabaseEngine", "Server:String", "Port:Int32", "Database:String[]",
-        "Credential:PSCredential", "ConnectTimeout:Int32")]
+        "Credential:PSCredential", "ConnectTimeout:Int32", "ToolDirectory:String")]
     public void Cmdlet_has_exactly_these_parameters(string name, params string[] expected)
     {
         var actual = module.Cmdlet(name).Parameters.Select(p => $"{p.Name}:{p.HelpTypeName}").ToArray();

@@ -10,9 +10,16 @@ namespace DbBackup.Module.Tests;
 /// </summary>
 public sealed class LoaderProbeFixture
 {
+    /// <summary>The committed sample (samples/make-sample.sh recreates it).</summary>
+    public static string SampleDatabase => Path.Combine(ModuleLayout.RepoRoot, "samples", "shop.db");
+
     public LoaderProbeFixture()
     {
         var module = ModuleLayout.RequireModule();
+        if (!File.Exists(SampleDatabase))
+        {
+            throw new InvalidOperationException($"{SampleDatabase} is missing; recreate it with samples/make-sample.sh.");
+        }
         if (!File.Exists(ModuleLayout.LoaderProbe))
         {
             throw new InvalidOperationException($"{ModuleLayout.LoaderProbe} is missing; build tests/DbBackup.Module.Tests (it builds the probe).");
@@ -23,6 +30,7 @@ public sealed class LoaderProbeFixture
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(ModuleLayout.LoaderProbe);
         start.ArgumentList.Add(module);
+        start.ArgumentList.Add(SampleDatabase);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         Output = process.StandardOutput.ReadToEnd();
@@ -40,6 +48,8 @@ public sealed class LoaderProbeFixture
 
     public string Output { get; }
     public JsonElement Facts { get; }
+
+    public object? Value(string name) => Facts.TryGetProperty(name, out var value) ? value : null;
 
     public string? Text(string name) => Facts.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
     public bool Flag(string name) => Facts.GetProperty(name).GetBoolean();
@@ -105,5 +115,20 @@ public sealed class LoaderTests(LoaderProbeFixture probe) : IClassFixture<Loader
             Assert.Equal(served, probe.Text("sqliteNativePath"));
         }
         Assert.Contains("SQLitePCLRaw.provider.e_sqlite3", probe.List("privateContextAssemblies"));
+    }
+
+    [Fact]
+    public void The_engine_backs_up_verifies_and_restores_SQLite_through_the_private_context()
+    {
+        Assert.Null(probe.Text("roundTripError"));
+        Assert.True(probe.Flag("roundTripRecordIsModelType"), "BackupAsync must return the default context's BackupRecord");
+        Assert.True(probe.Flag("roundTripVerificationIsModelType"));
+        Assert.True(probe.Flag("roundTripRestoreIsModelType"));
+        Assert.True(probe.Facts.GetProperty("roundTripFrames").GetInt32() > 0);
+        Assert.True(probe.Flag("roundTripValid"));
+        Assert.True(probe.Flag("roundTripSchemaEqual"));
+        Assert.True(probe.Flag("roundTripRowCountsEqual"), probe.Text("roundTripRowCounts"));
+        Assert.Equal("ok", probe.Text("roundTripIntegrity"));
+        Assert.DoesNotContain("Microsoft.Data.Sqlite", probe.List("defaultContextAssemblies"));
     }
 }

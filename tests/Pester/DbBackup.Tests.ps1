@@ -22,14 +22,14 @@ AfterAll {
 
 Describe 'The DbBackup module' {
     It 'exports exactly the five cmdlets' {
-        (Get-Command -Module DbBackup).Name | Sort-Object | Should -Be $Expected
+        ((Get-Command -Module DbBackup).Name | Sort-Object) -join ',' | Should -Be ($Expected -join ',')
     }
 
     It 'has a valid manifest carrying the build version' {
         $manifest = Test-ModuleManifest (Join-Path $ModulePath 'DbBackup.psd1')
         [xml] $props = Get-Content (Join-Path $RepoRoot 'Directory.Build.props') -Raw
         $manifest.Version | Should -Be ([version] $props.Project.PropertyGroup.VersionPrefix)
-        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be $Expected
+        ($manifest.ExportedCmdlets.Keys | Sort-Object) -join ',' | Should -Be ($Expected -join ',')
     }
 
     It 'loads the cmdlets and the records into the default load context' {
@@ -66,7 +66,7 @@ Describe 'Help' {
         $page = Join-Path $RepoRoot 'docs' "$Name.md"
         $page | Should -Exist
         $text = Get-Content $page -Raw
-        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        $common = @([System.Management.Automation.Cmdlet]::CommonParameters) + @([System.Management.Automation.Cmdlet]::OptionalCommonParameters)
         foreach ($parameter in (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common }) {
             $text | Should -Match "(?m)^### -$parameter\s*$" -Because "-$parameter of $Name must be documented"
         }
@@ -131,10 +131,15 @@ Describe 'A real SQLite backup and restore of samples/shop.db' {
         (Get-BackupHistory -Database shop -Last 1).BackupId | Should -Be $Record.BackupId
     }
 
-    It 'rebuilds the catalog index from the repository' {
-        $env:DBBACKUP_CATALOG = Join-Path $Work 'fresh-catalog.db'   # a new machine: an empty catalog
-        Get-BackupHistory -Repository ./repo | Should -BeNullOrEmpty
+    It 'sees every backup of a repository from an empty catalog (a new machine)' {
+        $env:DBBACKUP_CATALOG = Join-Path $Work 'fresh-catalog.db'
+        Get-BackupHistory -Database shop | Should -BeNullOrEmpty   # nothing indexed yet
+        (Get-BackupHistory -Repository ./repo).BackupId | Should -Contain $Record.BackupId
         (Get-BackupHistory -Repository ./repo -Refresh).BackupId | Should -Contain $Record.BackupId
+    }
+
+    It 'refuses -Refresh without -Repository as a terminating InvalidArgument error' {
+        { Get-BackupHistory -Refresh -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
     }
 
     It 'verifies the backup' {

@@ -35,6 +35,11 @@ public sealed class BackupDatabaseCommand : DbBackupCmdlet
     [ValidateRange(1, 3600)]
     public int? ConnectTimeout { get; set; }
 
+    /// <summary>A directory searched for the client tools (pg_dump, mariadb-dump, ...) before PATH.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ToolDirectory { get; set; }
+
     [Parameter(Mandatory = true, Position = 1)]
     [Alias("Destination")]
     [ValidateNotNullOrEmpty]
@@ -64,7 +69,7 @@ public sealed class BackupDatabaseCommand : DbBackupCmdlet
         var repository = ResolveRepository(Repository);
         foreach (var database in Database)
         {
-            var source = CreateConnection(Engine, Server, Port, database, Credential, ConnectTimeout);
+            var source = CreateConnection(Engine, Server, Port, database, Credential, ConnectTimeout, ToolDirectory);
             if (!ShouldProcess(source.ToString(), $"Back up to repository '{repository}'"))
             {
                 continue;

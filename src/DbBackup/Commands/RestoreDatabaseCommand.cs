@@ -52,6 +52,11 @@ public sealed class RestoreDatabaseCommand : DbBackupCmdlet
     [ValidateRange(1, 3600)]
     public int? ConnectTimeout { get; set; }
 
+    /// <summary>A directory searched for the client tools (pg_dump, mariadb-dump, ...) before PATH.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ToolDirectory { get; set; }
+
     [Parameter]
     public SecureString? Passphrase { get; set; }
 
@@ -75,7 +80,7 @@ public sealed class RestoreDatabaseCommand : DbBackupCmdlet
 
         var repository = ResolveRepository(Repository ?? backup.Repository);
         var targetName = TargetDatabase ?? RestoreTargetName.For(backup.Engine, backup.Database, DateTimeOffset.UtcNow);
-        var target = CreateConnection(backup.Engine, Server, Port, targetName, Credential, ConnectTimeout);
+        var target = CreateConnection(backup.Engine, Server, Port, targetName, Credential, ConnectTimeout, ToolDirectory);
         var action = $"Restore backup '{backup.BackupId}' of '{backup.Database}' ({ProgressWriter.FormatBytes(backup.Size)}, " +
                      $"{backup.StartTime:u}) from '{repository}'";
         if (!ShouldProcess(target.ToString(), action))

@@ -31,11 +31,16 @@ public sealed class TestDatabaseConnectionCommand : DbBackupCmdlet
     [ValidateRange(1, 3600)]
     public int? ConnectTimeout { get; set; }
 
+    /// <summary>A directory searched for the client tools (pg_dump, mariadb-dump, ...) before PATH.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ToolDirectory { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var database in Database)
         {
-            var connection = CreateConnection(Engine, Server, Port, database, Credential, ConnectTimeout);
+            var connection = CreateConnection(Engine, Server, Port, database, Credential, ConnectTimeout, ToolDirectory);
             var result = Invoke((service, _, token) => service.TestConnectionAsync(connection, token), database);
             if (result is null)
             {

@@ -5,9 +5,11 @@ namespace DbBackup.PowerShell.Hosting;
 
 /// <summary>
 /// Collects engine events raised on thread-pool threads; only the pipeline thread takes them out
-/// (PowerShell forbids Write* calls from any other thread).
+/// (PowerShell forbids Write* calls from any other thread). Not disposable on purpose: the engine or the
+/// completion continuation may still signal after the cmdlet stopped waiting, and a SemaphoreSlim whose wait
+/// handle is never requested holds nothing that needs releasing.
 /// </summary>
-internal sealed class EngineEventQueue : IProgress<EngineEvent>, IDisposable
+internal sealed class EngineEventQueue : IProgress<EngineEvent>
 {
     private readonly ConcurrentQueue<EngineEvent> _events = new();
     private readonly SemaphoreSlim _signal = new(0);
@@ -33,6 +35,4 @@ internal sealed class EngineEventQueue : IProgress<EngineEvent>, IDisposable
         engineEvent = null!;
         return false;
     }
-
-    public void Dispose() => _signal.Dispose();
 }
