@@ -28,7 +28,7 @@ public sealed class ProgressReporter : IProgress<EngineEvent>
     private readonly TimeSpan _interval;
     private readonly Lock _lock = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastWrite = TimeSpan.MinValue;
+    private TimeSpan? _lastWrite;
     private int _lineLength;
 
     public ProgressReporter(TextWriter error, ProgressMode mode, bool quiet, bool verbose)
@@ -97,7 +97,7 @@ public sealed class ProgressReporter : IProgress<EngineEvent>
             return;
         }
         var now = _clock.Elapsed;
-        if (!progress.Completed && now - _lastWrite < _interval)
+        if (!progress.Completed && _lastWrite is { } last && now - last < _interval)
         {
             return;
         }

@@ -85,7 +85,7 @@ public sealed class MariaDbTests : IAsyncLifetime
     public async Task Manual_restore_from_format_doc_cat_zstd_d_mariadb()
     {
         var source = await CreateSourceAsync();
-        var id = (await Steps.BackupAsync(_workspace, Servers.MariaDbArgs(source), Servers.MariaDbEnv(), "--compression", "zstd", "--volume-size", "64KiB")).Str("backupId");
+        var id = (await Steps.BackupAsync(_workspace, Servers.MariaDbArgs(source), Servers.MariaDbEnv(), "--compression", "zstd", "--volume-size", "5MiB")).Str("backupId");
         var target = NewName();
         await TestDatabases.MariaDbExecuteAsync(null, $"CREATE DATABASE `{target}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
         var run = await ToolRunner.RunAsync("bash",
@@ -106,5 +106,19 @@ public sealed class MariaDbTests : IAsyncLifetime
         var target = NewName();
         Steps.AssertFailed(await Steps.RestoreAsync(_workspace, id, Servers.MariaDbTargetArgs(target), Servers.MariaDbEnv()), 5, "BackupCorrupted");
         Assert.False(await TestDatabases.MariaDbDatabaseExistsAsync(target));
+    }
+
+    [Fact]
+    public async Task Test_connection_takes_the_password_from_mysql_pwd_and_reports_bad_ones()
+    {
+        var password = TestServers.Require("DBBACKUP_TEST_MARIADB_PASSWORD");
+        var ok = await _workspace.Cli.RunAsync(["test-connection", .. Servers.MariaDbArgs("mysql"), "--output", "json"],
+            new Dictionary<string, string?> { ["MYSQL_PWD"] = password });
+        Assert.True(ok.EnsureSuccess().Json().GetProperty("success").GetBoolean());
+
+        var bad = await _workspace.Cli.RunAsync(["test-connection", .. Servers.MariaDbArgs("mysql")],
+            new Dictionary<string, string?> { ["DBBACKUP_PASSWORD"] = "not-the-password" });
+        Steps.AssertFailed(bad, 3, "AuthenticationFailed");
+        Assert.DoesNotContain("not-the-password", bad.StandardOutput + bad.StandardError, StringComparison.Ordinal);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using DbBackup.Cli.Tests.Support;
 using DbBackup.TestSupport;
+using Npgsql;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -11,35 +12,51 @@ namespace DbBackup.Cli.Tests;
 /// dump is at least 10x <see cref="BoundBytes"/> keeps its peak resident set (VmHWM) under <see cref="BoundBytes"/>.
 /// </summary>
 [Trait("Engine", "PostgreSql")]
-public sealed class PeakMemoryTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class PeakMemoryTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>
-    /// The stated bound on the CLI's peak RSS during a backup (runtime + Npgsql + pipeline buffers: frames in flight
-    /// and one volume being written; see docs/cli.md). The dump backed up below is at least ten times this.
+    /// The stated bound on the CLI's peak RSS during a backup: .NET runtime + Npgsql + the pipeline's
+    /// buffers (frames in flight, up to the chunker's 4 MiB maximum each). Measured here: 131-141 MiB for a 1.7 GB dump, with
+    /// 16 MiB and 64 MiB volumes alike (volumes stream to storage). The dump backed up below is at least ten times this.
     /// </summary>
     public const long BoundBytes = 160L << 20;
 
     private readonly Workspace _workspace = new();
     private readonly string _database = TestDatabases.UniqueName("mem");
 
-    public async Task InitializeAsync()
+    private async Task CreateBigDatabaseAsync()
     {
         await TestDatabases.PgExecuteAsync("postgres", $"CREATE DATABASE \"{_database}\"");
         // Incompressible-ish text (base64 of random bytes) written by the server itself: ~1.7 GiB in well under a minute.
         var randomBytes = BoundBytes * 10 * 3 / 4 + (64L << 20);
-        await TestDatabases.PgExecuteAsync(_database,
+        await using var connection = new NpgsqlConnection(TestDatabases.NpgsqlConnectionString(TestDatabases.Postgres(_database)));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
             "CREATE TABLE big (line text); "
-            + $"COPY big FROM PROGRAM 'head -c {randomBytes.ToString(CultureInfo.InvariantCulture)} /dev/urandom | base64 -w 4000'");
+            + $"COPY big FROM PROGRAM 'head -c {randomBytes.ToString(CultureInfo.InvariantCulture)} /dev/urandom | base64 -w 4000'", connection)
+        {
+            CommandTimeout = 600,
+        };
+        await command.ExecuteNonQueryAsync();
     }
 
-    public async Task DisposeAsync()
-    {
-        await TestDatabases.DropPostgresAsync(_database);
-        _workspace.Dispose();
-    }
+    public void Dispose() => _workspace.Dispose();
 
     [Fact]
     public async Task Peak_rss_of_a_backup_child_stays_under_the_bound_for_ten_times_the_data()
+    {
+        try
+        {
+            await CreateBigDatabaseAsync();
+            await BackUpAndMeasureAsync();
+        }
+        finally
+        {
+            await TestDatabases.DropPostgresAsync(_database);
+        }
+    }
+
+    private async Task BackUpAndMeasureAsync()
     {
         long peak = 0;
         CliRun run;
@@ -49,7 +66,7 @@ public sealed class PeakMemoryTests(ITestOutputHelper output) : IAsyncLifetime
         {
             child.Process.StandardInput.Close();
             var status = $"/proc/{child.Id}/status";
-            var wait = child.WaitAsync(TimeSpan.FromMinutes(2));
+            var wait = child.WaitAsync(TimeSpan.FromMinutes(4));
             // VmHWM only grows, so the last value read before the process exits is its peak up to that moment.
             while (!wait.IsCompleted)
             {

@@ -88,7 +88,7 @@ public sealed class PostgreSqlTests : IAsyncLifetime
     public async Task Manual_restore_from_format_doc_cat_zstd_d_pg_restore()
     {
         var source = await CreateSourceAsync();
-        var id = (await Steps.BackupAsync(_workspace, Servers.PgArgs(source), Servers.PgEnv(), "--compression", "zstd", "--volume-size", "64KiB")).Str("backupId");
+        var id = (await Steps.BackupAsync(_workspace, Servers.PgArgs(source), Servers.PgEnv(), "--compression", "zstd", "--volume-size", "5MiB")).Str("backupId");
         var target = NewName();
         await TestDatabases.PgExecuteAsync("postgres", $"CREATE DATABASE \"{target}\"");
         var env = new Dictionary<string, string>
@@ -145,9 +145,9 @@ public sealed class PostgreSqlTests : IAsyncLifetime
 
         // A flipped byte in a volume: rejected, new target not created, existing target unchanged.
         Steps.FlipByte(_workspace.DataVolumes(id)[0]);
-        Steps.AssertFailed(await Steps.RestoreAsync(_workspace, id, Servers.PgTargetArgs(fresh), env), 5, "BackupTampered");
+        Steps.AssertFailed(await Steps.RestoreAsync(_workspace, id, Servers.PgTargetArgs(fresh), env), 5, Steps.EncryptedIntegrityIds);
         Assert.False(await TestDatabases.PgDatabaseExistsAsync(fresh));
-        Steps.AssertFailed(await Steps.RestoreAsync(_workspace, id, Servers.PgTargetArgs(existing), env, "--force"), 5, "BackupTampered");
+        Steps.AssertFailed(await Steps.RestoreAsync(_workspace, id, Servers.PgTargetArgs(existing), env, "--force"), 5, Steps.EncryptedIntegrityIds);
         DumpComparer.AssertEquivalent(DatabaseEngine.PostgreSql, before, await NativeDumps.PostgresAsync(existing), minimumLines: 10);
 
         var leftovers = await TestDatabases.PgScalarAsync<long>("postgres",
@@ -168,5 +168,10 @@ public sealed class PostgreSqlTests : IAsyncLifetime
         var badPassword = await _workspace.Cli.RunAsync(["test-connection", .. Servers.PgArgs("postgres"), "--output", "json"],
             new Dictionary<string, string?> { ["DBBACKUP_PASSWORD"] = "not-the-password" });
         Steps.AssertFailed(badPassword, 3, "AuthenticationFailed");
+
+        // The other two password sources: PGPASSWORD as the engine's fallback, and --password-prompt reading stdin.
+        var password = TestServers.Require("DBBACKUP_TEST_PG_PASSWORD");
+        (await _workspace.Cli.RunAsync(["test-connection", .. Servers.PgArgs("postgres")], new Dictionary<string, string?> { ["PGPASSWORD"] = password })).EnsureSuccess();
+        (await _workspace.Cli.RunAsync(["test-connection", .. Servers.PgArgs("postgres"), "--password-prompt"], null, password + "\n")).EnsureSuccess();
     }
 }

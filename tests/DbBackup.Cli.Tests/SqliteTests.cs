@@ -68,7 +68,7 @@ public sealed class SqliteTests : IDisposable
     {
         var source = await CreateSourceAsync();
         var (keyArgs, keyEnv, mode) = Keys(encryption);
-        var record = await Steps.BackupAsync(_workspace, Source(source), keyEnv, ["--compression", compression, "--volume-size", "256KiB", .. keyArgs]);
+        var record = await Steps.BackupAsync(_workspace, Source(source), keyEnv, ["--compression", compression, .. keyArgs]);
         var id = record.Str("backupId");
         Assert.Equal(compression, record.Str("compression"), ignoreCase: true);
         Assert.Equal(mode, record.Str("encryption"));
@@ -115,7 +115,12 @@ public sealed class SqliteTests : IDisposable
     public async Task Manual_restore_from_format_doc_cat_gzip_d()
     {
         var source = await CreateSourceAsync();
-        var id = (await Steps.BackupAsync(_workspace, Source(source), null, "--compression", "gzip", "--volume-size", "128KiB")).Str("backupId");
+        // ~12 MB of incompressible rows: several 5 MiB volumes, so the concatenation really joins volumes.
+        (await ToolRunner.RunAsync("sqlite3", [source, "CREATE TABLE filler(b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 3000) INSERT INTO filler SELECT randomblob(4000) FROM n;"]))
+            .EnsureSuccess("sqlite3");
+        var record = await Steps.BackupAsync(_workspace, Source(source), null, "--compression", "gzip", "--volume-size", "5MiB");
+        Assert.True(record.GetProperty("volumeCount").GetInt32() > 1, record.ToString());
+        var id = record.Str("backupId");
         var dir = _workspace.BackupDirectory(id);
         var restored = _workspace.PathOf("by-hand.db");
         // docs/format.md: an unencrypted backup's volumes, concatenated, are one standard compressed file.
@@ -143,9 +148,9 @@ public sealed class SqliteTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false, "BackupCorrupted")]
-    [InlineData(true, "BackupTampered")]
-    public async Task Flipped_byte_is_rejected_and_target_file_unchanged(bool encrypted, string errorId)
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Flipped_byte_is_rejected_and_target_file_unchanged(bool encrypted)
     {
         var source = await CreateSourceAsync();
         var env = encrypted ? new Dictionary<string, string?> { ["DBBACKUP_PASSPHRASE"] = "pass" } : null;
@@ -157,7 +162,7 @@ public sealed class SqliteTests : IDisposable
         var before = await File.ReadAllBytesAsync(target);
 
         var restore = await Steps.RestoreAsync(_workspace, id, ["--engine", "sqlite", "--target-database", target], env, "--force");
-        Steps.AssertFailed(restore, 5, errorId);
+        Steps.AssertFailed(restore, 5, encrypted ? Steps.EncryptedIntegrityIds : ["BackupCorrupted"]);
         Assert.Equal(before, await File.ReadAllBytesAsync(target));
 
         var verify = await _workspace.Cli.RunAsync(["verify", "--repository", _workspace.Repository, "--backup-id", id, "--output", "json"], env);
@@ -191,5 +196,61 @@ public sealed class SqliteTests : IDisposable
         var backup = await _workspace.Cli.RunAsync(["backup", "--engine", "sqlite", "--database", _workspace.PathOf("absent.db"), "--repository", _workspace.Repository]);
         Steps.AssertFailed(backup, 4, "DatabaseNotFound");
         Assert.Empty(_workspace.RepositoryFiles());
+    }
+
+    [Fact]
+    public async Task Progress_goes_to_stderr_only_when_asked_and_results_to_stdout()
+    {
+        var source = await CreateSourceAsync();
+        // stderr is redirected here (not a terminal): no progress by default, line-per-update progress with --progress.
+        var silent = (await _workspace.Cli.RunAsync(["backup", .. Source(source), "--repository", _workspace.Repository])).EnsureSuccess();
+        Assert.Equal("", silent.StandardError);
+        Assert.False(string.IsNullOrEmpty(silent.Json().Str("backupId"))); // stdout redirected: JSON by default
+
+        var progress = (await _workspace.Cli.RunAsync(["backup", .. Source(source), "--repository", _workspace.Repository, "--progress"])).EnsureSuccess();
+        var lines = progress.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        Assert.All(lines, line => Assert.Matches(@"\d+(\.\d)? (B|KiB|MiB|GiB)", line));
+        Assert.Contains(lines, line => line.TrimEnd().EndsWith("done", StringComparison.Ordinal));
+        Assert.DoesNotContain('\r', progress.StandardError);
+        progress.Json();
+
+        var quiet = (await _workspace.Cli.RunAsync(["backup", .. Source(source), "--repository", _workspace.Repository, "--progress", "--quiet"])).EnsureSuccess();
+        Assert.Equal("", quiet.StandardError);
+
+        var table = (await _workspace.Cli.RunAsync(["history", "--output", "table"])).EnsureSuccess();
+        Assert.StartsWith("Database", table.StandardOutput);
+        Assert.Equal(3, table.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length - 2);
+    }
+
+    [Fact]
+    public async Task Verify_without_id_checks_every_backup_and_reports_the_bad_one()
+    {
+        var source = await CreateSourceAsync();
+        var good = (await Steps.BackupAsync(_workspace, Source(source))).Str("backupId");
+        var bad = (await Steps.BackupAsync(_workspace, Source(source))).Str("backupId");
+        Steps.FlipByte(_workspace.DataVolumes(bad)[0]);
+
+        var run = await _workspace.Cli.RunAsync(["verify", "--repository", _workspace.Repository, "--catalog", _workspace.FreshCatalog(), "--output", "json"]);
+        Assert.True(run.ExitCode == 5, run.ToString());
+        var results = run.Json().EnumerateArray().ToList();
+        Assert.Contains(results, r => r.Str("backupId") == good && r.GetProperty("isValid").GetBoolean());
+        Assert.DoesNotContain(results, r => r.Str("backupId") == bad && r.GetProperty("isValid").GetBoolean());
+        Assert.Contains(run.ErrorLines, line => line.StartsWith("dbbackup: error BackupCorrupted: ", StringComparison.Ordinal) && line.Contains(bad, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Restore_without_target_goes_to_a_new_name_in_the_current_directory()
+    {
+        var source = await CreateSourceAsync("shop.db");
+        var id = (await Steps.BackupAsync(_workspace, Source(source))).Str("backupId");
+        var cwd = Directory.CreateDirectory(_workspace.PathOf("cwd")).FullName;
+        _workspace.Cli.WorkingDirectory = cwd;
+
+        var restored = (await Steps.RestoreAsync(_workspace, id, [])).EnsureSuccess().Json();
+        var target = restored.Str("targetDatabase");
+        Assert.Equal(cwd, Path.GetDirectoryName(target));
+        Assert.Matches(@"^shop_restored_\d{14}\.db$", Path.GetFileName(target));
+        DumpComparer.AssertEquivalent(DatabaseEngine.Sqlite, await NativeDumps.SqliteAsync(source), await NativeDumps.SqliteAsync(target));
     }
 }

@@ -52,10 +52,10 @@ public sealed class UsageTests : IDisposable
     }
 
     [Fact]
-    public async Task Restore_needs_backup_id_and_target()
+    public async Task Restore_needs_repository_and_backup_id()
     {
         AssertUsageError(await Run("restore", "--repository", _workspace.Repository, "--target-database", "x"), "--backup-id");
-        AssertUsageError(await Run("restore", "--repository", _workspace.Repository, "--backup-id", "x"), "--target-database");
+        AssertUsageError(await Run("restore", "--backup-id", "x"), "--repository");
     }
 
     /// <summary>Secrets never come from argv: there is no --password/--passphrase option that takes a value.</summary>

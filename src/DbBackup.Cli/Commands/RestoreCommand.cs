@@ -14,11 +14,11 @@ internal static class RestoreCommand
         var repository = CliOptions.Repository(required: true);
         var backupId = CliOptions.BackupId(required: true);
         var database = new Option<string?>("--database") { Description = "The source database the backup is filed under (needed only when the id is ambiguous).", HelpName = "name" };
-        var target = new Option<string>("--target-database")
+        var target = new Option<string?>("--target-database")
         {
-            Description = "The database to restore into (for sqlite: the file). A new name is the safe default; an existing non-empty one needs --force.",
+            Description = "The database to restore into (for sqlite: the file); an existing non-empty one needs --force. "
+                + "Default: a new name, <database>_restored_<UTC yyyyMMddHHmmss> (sqlite: a file of that name in the current directory).",
             HelpName = "name",
-            Required = true,
         };
         var force = new Option<bool>("--force") { Description = "Replace the target even when it exists and is not empty, without asking." };
         var encryption = new EncryptionOptionSet();
@@ -39,13 +39,15 @@ internal static class RestoreCommand
             var id = result.GetRequiredValue(backupId);
             var sourceDatabase = result.GetValue(database);
             var engine = result.GetValue(connection.Engine);
-            if (engine is null)
+            var targetName = result.GetValue(target);
+            if (engine is null || (targetName is null && sourceDatabase is null))
             {
                 var record = await BackupLookup.FindAsync(context, location, id, sourceDatabase, cancellationToken).ConfigureAwait(false);
-                engine = record.Engine;
+                engine ??= record.Engine;
                 sourceDatabase ??= record.Database;
             }
-            var targetOptions = connection.Build(result, engine.Value, result.GetRequiredValue(target));
+            targetName ??= RestoreTargetName.For(engine.Value, sourceDatabase!, DateTimeOffset.UtcNow);
+            var targetOptions = connection.Build(result, engine.Value, targetName);
             var encryptionOptions = encryption.Build(result, confirmPassphrase: false);
 
             var replace = result.GetValue(force);

@@ -29,7 +29,10 @@ internal static class VerifyCommand
             var keys = encryption.Build(result, confirmPassphrase: false);
             var targets = result.GetValue(backupId) is { } requested
                 ? [(Id: requested, Database: result.GetValue(database))]
-                : (await BackupLookup.QueryAsync(context, location, null, result.GetValue(database), cancellationToken).ConfigureAwait(false))
+                : (await context.Service.GetHistoryAsync(
+                        // Every backup the repository holds now, not what the catalog remembers: rebuild its index first.
+                        new HistoryQuery { Repository = location, Database = result.GetValue(database), Refresh = true },
+                        context.Progress, cancellationToken).ConfigureAwait(false))
                     .Select(r => (Id: r.BackupId, Database: (string?)r.Database)).ToList();
             if (targets.Count == 0)
             {

@@ -61,6 +61,9 @@ public sealed class DbBackupCli
     /// <summary>Variables set for every run of this instance (null removes one).</summary>
     public Dictionary<string, string?> Environment { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The child's current directory; null: this process's.</summary>
+    public string? WorkingDirectory { get; set; }
+
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(2);
 
     public async Task<CliRun> RunAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?>? environment = null,
@@ -85,6 +88,7 @@ public sealed class DbBackupCli
             UseShellExecute = false,
             StandardOutputEncoding = new UTF8Encoding(false),
             StandardErrorEncoding = new UTF8Encoding(false),
+            WorkingDirectory = WorkingDirectory ?? "",
         };
         startInfo.ArgumentList.Add(DllPath);
         foreach (var argument in arguments)

@@ -42,12 +42,19 @@ public static class Steps
         => workspace.Cli.RunAsync(["restore", "--repository", workspace.Repository, "--backup-id", backupId, .. target, "--output", "json", .. extra], env);
 
     /// <summary>Asserts a failed run: exit code, exactly one error line with the error id.</summary>
-    public static void AssertFailed(CliRun run, int exitCode, string errorId)
+    public static void AssertFailed(CliRun run, int exitCode, params string[] errorIds)
     {
-        Assert.True(run.ExitCode == exitCode, $"expected exit {exitCode} ({errorId}): {run}");
+        Assert.True(run.ExitCode == exitCode, $"expected exit {exitCode} ({string.Join('|', errorIds)}): {run}");
         var line = Assert.Single(run.ErrorLines);
-        Assert.StartsWith($"dbbackup: error {errorId}: ", line);
+        Assert.True(errorIds.Any(id => line.StartsWith($"dbbackup: error {id}: ", StringComparison.Ordinal)),
+            $"expected error {string.Join('|', errorIds)}: {line}");
     }
+
+    /// <summary>
+    /// What a modified volume of an encrypted backup is reported as: the stored-bytes hash in the (authenticated)
+    /// frame index catches it first (BackupCorrupted); AES-GCM authentication would report BackupTampered.
+    /// </summary>
+    public static readonly string[] EncryptedIntegrityIds = ["BackupCorrupted", "BackupTampered"];
 
     public static void FlipByte(string path, long? offset = null)
     {
