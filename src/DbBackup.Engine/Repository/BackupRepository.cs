@@ -245,9 +245,9 @@ public sealed class BackupRepository
         {
             return false; // no such process
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
-            return false;
+            return false; // exited while being inspected
         }
     }
 

@@ -22,15 +22,23 @@ public sealed class RepositorySweepTests : IDisposable
     private Task PutLeaseAsync(string backupId, BackupLease lease)
         => PutAsync($"shop/{backupId}/{BackupRepository.LeaseName}", JsonSerializer.Serialize(lease, BackupManifest.JsonOptions));
 
+    /// <summary>A process that has exited: its pid is dead (or reused by a process with another start time).</summary>
+    private static async Task<(int Id, DateTimeOffset? Start)> ExitedProcessAsync()
+    {
+        // sleep keeps the child alive long enough to read its start time before it exits.
+        using var child = Process.Start(new ProcessStartInfo("sleep", "0.2") { UseShellExecute = false })!;
+        var start = new DateTimeOffset(child.StartTime.ToUniversalTime());
+        await child.WaitForExitAsync();
+        return (child.Id, start);
+    }
+
     [Fact]
     public async Task Sweep_removes_a_backup_whose_writer_process_is_gone()
     {
         // A real process that has exited: its pid is dead (or reused with another start time).
-        using var child = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
-        var startTime = child.StartTime.ToUniversalTime();
-        await child.WaitForExitAsync();
+        var (childId, startTime) = await ExitedProcessAsync();
         await PutAsync("shop/20260101T000000Z-aaaaaa/data.000001", "partial");
-        await PutLeaseAsync("20260101T000000Z-aaaaaa", new BackupLease(Environment.MachineName, child.Id, startTime, DateTimeOffset.UtcNow));
+        await PutLeaseAsync("20260101T000000Z-aaaaaa", new BackupLease(Environment.MachineName, childId, startTime, DateTimeOffset.UtcNow));
 
         var removed = await _repository.SweepAsync("shop", CancellationToken.None);
 
@@ -41,10 +49,8 @@ public sealed class RepositorySweepTests : IDisposable
     [Fact]
     public async Task Sweep_also_removes_temporary_files_of_writes_the_dead_process_never_committed()
     {
-        using var child = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
-        var startTime = child.StartTime.ToUniversalTime();
-        await child.WaitForExitAsync();
-        await PutLeaseAsync("20260101T000000Z-abcdef", new BackupLease(Environment.MachineName, child.Id, startTime, DateTimeOffset.UtcNow));
+        var (childId, startTime) = await ExitedProcessAsync();
+        await PutLeaseAsync("20260101T000000Z-abcdef", new BackupLease(Environment.MachineName, childId, startTime, DateTimeOffset.UtcNow));
         var pending = await _repository.Storage.OpenWriteAsync("shop/20260101T000000Z-abcdef/data.000001", CancellationToken.None);
         await pending.Stream.WriteAsync(new byte[1000]);
         await pending.Stream.FlushAsync(); // the writer "dies" here: never committed, never disposed
