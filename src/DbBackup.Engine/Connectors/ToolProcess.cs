@@ -155,10 +155,21 @@ internal static class ToolProcess
         return new ToolOutput(process.ExitCode, "", stderr);
     }
 
-    private static async Task CopyOutputAsync(Stream childStdout, Stream output, CancellationToken cancellationToken)
-    {
-        await childStdout.CopyToAsync(output, CopyBufferSize, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>
+    /// Copies the tool's stdout with blocking reads on a dedicated thread: measured at well under half the CPU of
+    /// async pipe reads for a dump of hundreds of MB. Cancellation kills the child, which ends the blocking read.
+    /// </summary>
+    private static Task CopyOutputAsync(Stream childStdout, Stream output, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() =>
+        {
+            var buffer = new byte[CopyBufferSize];
+            int read;
+            while ((read = childStdout.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                output.Write(buffer, 0, read);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static async Task FeedInputAsync(Stream childStdin, Stream? input, CancellationToken cancellationToken)
     {
