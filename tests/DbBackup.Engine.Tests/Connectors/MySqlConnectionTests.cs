@@ -203,8 +203,10 @@ public sealed class MySqlConnectionTests
                 await _connector.DropAsync(target, CancellationToken.None);
             }
         }
+        // The probe sees every child of the process, including those of tests running in parallel: pick ours by database name.
         var children = probe.Children;
-        var dump = Assert.Single(children, c => c.Tool == "mariadb-dump" && c.CommandLine.Contains("--single-transaction", StringComparison.Ordinal));
+        var dump = Assert.Single(children, c => c.Tool == "mariadb-dump" && c.CommandLine.Contains("--single-transaction", StringComparison.Ordinal)
+            && c.CommandLine.Contains(db.Name, StringComparison.Ordinal));
         Assert.StartsWith(dump.CommandLine.Split(' ')[0] + " --defaults-extra-file=", dump.CommandLine, StringComparison.Ordinal);
         Assert.Equal((UnixFileMode.UserRead | UnixFileMode.UserWrite).ToString(), dump.OptionFileMode);
         Assert.Contains(children, c => c.Tool == "mariadb" && c.CommandLine.Contains("--binary-mode", StringComparison.Ordinal));
