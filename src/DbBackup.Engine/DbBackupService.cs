@@ -28,7 +28,7 @@ public sealed class DbBackupService
     public Task<BackupRecord> BackupAsync(BackupRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new BackupOperation(Catalog).RunAsync(request, events, cancellationToken);
+        return new BackupOperation(_catalog).RunAsync(request, events, cancellationToken);
     }
 
     /// <summary>Whether the target exists and is empty (hosts ask before replacing a non-empty one).</summary>

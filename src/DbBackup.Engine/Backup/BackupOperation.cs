@@ -12,8 +12,10 @@ namespace DbBackup.Engine.Backup;
 /// One full backup: describe the source, sweep leftovers, take a lease, stream the dump through the
 /// pipeline into data volumes, then commit by writing the manifest. Any failure or cancellation removes
 /// everything the backup wrote, so it never becomes visible.
+/// The catalog opens (SQLite load, schema check) while the source is described; it must have opened before
+/// the backup touches the repository, so a broken catalog still fails the backup before anything is written.
 /// </summary>
-internal sealed class BackupOperation(BackupCatalog catalog)
+internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
 {
     public async Task<BackupRecord> RunAsync(BackupRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
@@ -21,6 +23,7 @@ internal sealed class BackupOperation(BackupCatalog catalog)
         var connector = ConnectorRegistry.Get(request.Source.Engine);
         var database = connector.RepositoryName(request.Source);
         var repository = new BackupRepository(StorageRegistry.Open(request.Repository));
+        var opening = catalogSource.IsValueCreated ? Task.FromResult(catalogSource.Value) : Task.Run(() => catalogSource.Value, CancellationToken.None);
         string? backupId = null;
         try
         {
@@ -28,6 +31,7 @@ internal sealed class BackupOperation(BackupCatalog catalog)
             events?.Report(new MessageEvent(MessageLevel.Verbose,
                 $"Backing up {request.Source} ({request.Source.Engine} {description.ServerVersion}) with {description.ToolName ?? "built-in API"} {description.ToolVersion} to {repository.DisplayLocation}."));
 
+            var catalog = await opening.ConfigureAwait(false);
             var swept = await repository.SweepAsync(database, cancellationToken).ConfigureAwait(false);
             if (swept.Count > 0)
                 events?.Report(new MessageEvent(MessageLevel.Verbose, $"Removed leftovers of {swept.Count} interrupted backup(s): {string.Join(", ", swept)}."));
@@ -83,6 +87,8 @@ internal sealed class BackupOperation(BackupCatalog catalog)
         catch (Exception e)
         {
             if (backupId is not null) await RemoveUncommittedAsync(repository, database, backupId, events).ConfigureAwait(false);
+            // A catalog that failed to open reports that failure instead (as it did when it opened first).
+            var catalog = await opening.ConfigureAwait(false);
             catalog.RecordRun("backup", repository.DisplayLocation, database, backupId, start, false,
                 (e as DbBackupException)?.ErrorId ?? (e is OperationCanceledException ? ErrorIds.OperationCancelled : null), e.Message);
             throw;

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using DbBackup.Engine.Errors;
@@ -26,12 +28,28 @@ internal static class ToolLocator
     /// <summary>Replaces PATH for the current async flow (tests only: a fake tool first on PATH, or an empty PATH).</summary>
     internal static readonly AsyncLocal<string?> PathOverride = new();
 
+    /// <summary>
+    /// Versions already read in this process, keyed by path, spec, size and last-write time: a backup describes the
+    /// source and then dumps it, and spawning <c>--version</c> twice (through Debian's Perl pg_wrapper) costs ~0.2-0.4 s.
+    /// A replaced or rewritten tool has another size or time and is asked again; so is any tool after
+    /// <see cref="VersionLifetime"/> (a wrapper such as pg_wrapper may pick another version once packages change).
+    /// </summary>
+    private static readonly ConcurrentDictionary<(ToolSpec Spec, string Path, long Length, DateTime WriteTime), (ToolInfo Tool, long ReadAt)> Versions = new();
+
+    private static readonly TimeSpan VersionLifetime = TimeSpan.FromMinutes(1);
+
     public static async Task<ToolInfo> LocateAsync(ToolSpec spec, string? toolDirectory, CancellationToken cancellationToken)
     {
         var path = Find(spec, toolDirectory) ?? throw new ToolException(ErrorIds.ToolNotFound, ErrorKind.NotInstalled,
             $"{spec.DisplayName} was not found{(toolDirectory is null ? "" : $" in the tool directory '{toolDirectory}' or")} on PATH.",
             $"Install {spec.InstallHint}, or point the tool directory option at the folder that holds {spec.Names[0]}.");
 
+        var file = new FileInfo(path);
+        var key = (spec, path, file.Length, file.LastWriteTimeUtc);
+        if (Versions.TryGetValue(key, out var known) && Stopwatch.GetElapsedTime(known.ReadAt) < VersionLifetime)
+        {
+            return known.Tool;
+        }
         var output = await ToolProcess.CaptureAsync(new ToolInvocation(path, ["--version"]), null, cancellationToken).ConfigureAwait(false);
         var text = (output.StandardOutput + output.StandardError).Trim();
         var match = spec.VersionPattern.Match(text);
@@ -41,7 +59,9 @@ internal static class ToolLocator
                 $"{path} did not report a version ('{FirstLine(text)}', exit code {output.ExitCode}); it does not look like {spec.DisplayName}.",
                 $"Install {spec.InstallHint}, or point the tool directory option at a working {spec.Names[0]}.");
         }
-        return new ToolInfo(System.IO.Path.GetFileName(path), path, version, FirstLine(text));
+        var info = new ToolInfo(System.IO.Path.GetFileName(path), path, version, FirstLine(text));
+        Versions[key] = (info, Stopwatch.GetTimestamp());
+        return info;
     }
 
     /// <summary>Throws <see cref="ErrorIds.ToolTooOld"/> when <paramref name="tool"/> is older than <paramref name="required"/>.</summary>

@@ -55,10 +55,35 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
 
     public async Task<SourceDescription> DescribeAsync(ConnectionOptions connection, CancellationToken cancellationToken)
     {
-        await using var db = await PostgreSqlServer.OpenAsync(connection, null, cancellationToken).ConfigureAwait(false);
-        var size = await PostgreSqlServer.ScalarAsync<long>(db, "SELECT pg_database_size(current_database())", cancellationToken).ConfigureAwait(false);
-        var tool = await LocateToolAsync(PgDump, connection, db.PostgreSqlVersion, cancellationToken).ConfigureAwait(false);
-        return new SourceDescription(db.ServerVersion, tool.Name, tool.VersionString, tool.Path, size);
+        // pg_dump --version runs while the connection opens (both take a few hundred ms on a cold process);
+        // errors keep their order: the connection's first, then the tool's.
+        var locating = Task.Run(() => ToolLocator.LocateAsync(PgDump, connection.ToolDirectory, cancellationToken), cancellationToken);
+        NpgsqlConnection db;
+        long size;
+        try
+        {
+            db = await PostgreSqlServer.OpenAsync(connection, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            ObserveFault(locating);
+            throw;
+        }
+        await using (db.ConfigureAwait(false))
+        {
+            try
+            {
+                size = await PostgreSqlServer.ScalarAsync<long>(db, "SELECT pg_database_size(current_database())", cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                ObserveFault(locating);
+                throw;
+            }
+            var tool = await locating.ConfigureAwait(false);
+            EnsureToolVersion(tool, db.PostgreSqlVersion);
+            return new SourceDescription(db.ServerVersion, tool.Name, tool.VersionString, tool.Path, size);
+        }
     }
 
     public async Task DumpAsync(ConnectionOptions connection, Stream output, CancellationToken cancellationToken)
@@ -160,11 +185,21 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
     private static async Task<ToolInfo> LocateToolAsync(ToolSpec spec, ConnectionOptions connection, Version serverVersion, CancellationToken cancellationToken)
     {
         var tool = await ToolLocator.LocateAsync(spec, connection.ToolDirectory, cancellationToken).ConfigureAwait(false);
+        EnsureToolVersion(tool, serverVersion);
+        return tool;
+    }
+
+    private static void EnsureToolVersion(ToolInfo tool, Version serverVersion) =>
         ToolLocator.EnsureAtLeast(tool, new Version(serverVersion.Major, 0),
             $"the server runs PostgreSQL {serverVersion.Major} and {tool.Name} cannot handle a newer server than itself",
             $"the PostgreSQL {serverVersion.Major} client tools (Debian: apt-get install postgresql-client-{serverVersion.Major})");
-        return tool;
-    }
+
+    /// <summary>
+    /// Marks a side task's eventual failure as observed when an earlier error wins (its exception would otherwise
+    /// surface as an unobserved task exception).
+    /// </summary>
+    private static void ObserveFault(Task task) =>
+        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
     private static IEnumerable<string> ConnectionArguments(ConnectionOptions c)
     {
