@@ -131,6 +131,18 @@ FLUSH PRIVILEGES;
 SQL
 log "MariaDB $(mariadb --no-defaults --socket="$MDB_SOCK" -uroot -N -e 'select version()') on 127.0.0.1:$MDB_PORT"
 
+# ---------------------------------------------------------------- storage emulators and other servers
+# Each tests/servers/start-*.sh takes the run directory, starts one server on 127.0.0.1 in the background (its pid
+# in $RUN_DIR/pids/<name>.pid, which stop-test-servers.sh kills), prints `export ...` lines on stdout and progress
+# on stderr, and fails loudly when it cannot start. Tools they install (npm packages) are cached under
+# ${DBBACKUP_TEST_TOOLS_DIR:-$HOME/.cache/dbbackup-test-tools}.
+mkdir -p "$RUN_DIR/pids"
+: >"$RUN_DIR/extra-env.sh"
+for script in "$(dirname "${BASH_SOURCE[0]}")"/servers/start-*.sh; do
+    [[ -e "$script" ]] || continue
+    bash "$script" "$RUN_DIR" >>"$RUN_DIR/extra-env.sh" || die "$(basename "$script") failed"
+done
+
 cat >"$RUN_DIR/env.sh" <<EOF
 export DBBACKUP_TEST_SERVERS_DIR=$RUN_DIR
 export DBBACKUP_TEST_PG_HOST=127.0.0.1
@@ -143,6 +155,7 @@ export DBBACKUP_TEST_MARIADB_PORT=$MDB_PORT
 export DBBACKUP_TEST_MARIADB_USER=$MDB_USER
 export DBBACKUP_TEST_MARIADB_PASSWORD=$MDB_PASSWORD
 EOF
+cat "$RUN_DIR/extra-env.sh" >>"$RUN_DIR/env.sh"
 chmod 600 "$RUN_DIR/env.sh"
 started=1
 cat "$RUN_DIR/env.sh"

@@ -29,5 +29,14 @@ if [[ -f "$pid_file" ]]; then
     fi
 fi
 
+# Servers started by tests/servers/start-*.sh: each pid file names a process-group leader (started with setsid).
+for pid_file in "$RUN_DIR"/pids/*.pid; do
+    [[ -f "$pid_file" ]] || continue
+    pid=$(cat "$pid_file")
+    kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { log "$(basename "$pid_file" .pid) ($pid) did not stop in 10 s; killing it"; kill -9 -- -"$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null; }
+done
+
 rm -rf "$RUN_DIR"
 log "stopped and removed $RUN_DIR"

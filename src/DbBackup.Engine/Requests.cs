@@ -59,4 +59,7 @@ public sealed class EngineSettings
 {
     /// <summary>The local catalog database. Default: $DBBACKUP_CATALOG, else the per-user data folder's dbbackup/catalog.db.</summary>
     public string? CatalogPath { get; init; }
+
+    /// <summary>Credentials and transfer settings for cloud repositories; null reads everything from the environment.</summary>
+    public Storage.StorageOptions? Storage { get; init; }
 }

@@ -79,6 +79,7 @@ public sealed class LocalFileStorage : IBackupStorage
     public Task DeleteAsync(string key, CancellationToken cancellationToken)
     {
         var path = PathOf(key);
+        if (!File.Exists(path)) return Task.CompletedTask; // already gone (File.Delete throws when the folder is gone too)
         File.Delete(path);
         PruneEmptyFolders(path); // remove folders the delete emptied, up to the root
         return Task.CompletedTask;
