@@ -82,4 +82,12 @@ public static class ErrorIds
     public const string OperationCancelled = "OperationCancelled";
     public const string RestoreFailed = "RestoreFailed";
     public const string StorageError = "StorageError";
+    /// <summary>No credentials for a cloud location were found in any source tried (the message lists them).</summary>
+    public const string StorageCredentialsMissing = "StorageCredentialsMissing";
+    /// <summary>The storage service rejected the credentials (invalid key, expired token, bad signature).</summary>
+    public const string StorageAuthenticationFailed = "StorageAuthenticationFailed";
+    /// <summary>The credentials are valid but lack a permission the operation needs.</summary>
+    public const string StorageAccessDenied = "StorageAccessDenied";
+    /// <summary>The bucket or container does not exist.</summary>
+    public const string StorageContainerNotFound = "StorageContainerNotFound";
 }
