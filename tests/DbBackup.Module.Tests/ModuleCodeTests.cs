@@ -61,7 +61,7 @@ public sealed class ModuleCodeTests : IDisposable
 
     private string TargetName(string engine, string source, DateTimeOffset now)
     {
-        var type = _context.ModuleType("DbBackup.PowerShell.Hosting.RestoreTargetName");
+        var type = _context.EngineType("DbBackup.Engine.Restore.RestoreTargetName");
         var engineValue = Enum.Parse(_context.ModelType("DbBackup.DatabaseEngine"), engine);
         return (string)type.GetMethod("For", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)!.Invoke(null, [engineValue, source, now])!;
     }

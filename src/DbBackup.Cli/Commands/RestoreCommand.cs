@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DbBackup.Engine;
 using DbBackup.Engine.Errors;
+using DbBackup.Engine.Restore;
 
 namespace DbBackup.Cli.Commands;
 

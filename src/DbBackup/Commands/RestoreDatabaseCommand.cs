@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Security;
 using DbBackup.Engine;
 using DbBackup.PowerShell.Hosting;
+using DbBackup.Engine.Restore;
 
 namespace DbBackup.PowerShell.Commands;
 

@@ -1,13 +1,13 @@
 using System.Globalization;
 
-namespace DbBackup.PowerShell.Hosting;
+namespace DbBackup.Engine.Restore;
 
 /// <summary>
 /// The target a restore uses when none is given: a new name, never the source (restoring into a new
 /// name is the safe default). <c>shop</c> → <c>shop_restored_20261122T053000</c>; for SQLite a new file
-/// <c>shop_restored_20261122T053000.db</c> in the current location.
+/// <c>shop_restored_20261122T053000.db</c> in the current location. Restore-Database and `dbbackup restore` share it.
 /// </summary>
-internal static class RestoreTargetName
+public static class RestoreTargetName
 {
     private const int MaxIdentifierLength = 63; // PostgreSQL's limit; MySQL allows 64.
 
