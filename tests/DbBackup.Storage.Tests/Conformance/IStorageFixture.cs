@@ -24,6 +24,13 @@ public interface IStorageFixture
     /// </summary>
     IBackupStorage Open(Uri? endpoint, DbBackup.Engine.Storage.StorageOptions? options);
 
+    /// <summary>
+    /// Multipart uploads started under <paramref name="storage"/>'s location and neither completed nor aborted, for
+    /// stores that can tell (S3 ListMultipartUploads, a GCS resumable session); null where the store cannot (Azure's
+    /// uncommitted blocks are invisible and garbage-collected).
+    /// </summary>
+    Task<int?> CountPendingUploadsAsync(IBackupStorage storage) => Task.FromResult<int?>(null);
+
     /// <summary>The emulator's base address (http://127.0.0.1:port), or null for storage that is not reached over HTTP.</summary>
     Uri? ServiceEndpoint { get; }
 }

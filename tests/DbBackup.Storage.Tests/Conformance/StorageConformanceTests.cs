@@ -16,35 +16,15 @@ public abstract class StorageConformanceTests<TFixture>(TFixture fixture) : ICla
 
     private static CancellationToken Ct => TestContext.Ct;
 
-    protected static byte[] RandomBytes(int length, int seed)
-    {
-        var data = new byte[length];
-        new Random(seed).NextBytes(data);
-        return data;
-    }
+    protected static byte[] RandomBytes(int length, int seed) => StorageIO.RandomBytes(length, seed);
 
-    protected static async Task PutAsync(IBackupStorage storage, string key, ReadOnlyMemory<byte> data, int writeSize = 65536)
-    {
-        await using var writer = await storage.OpenWriteAsync(key, Ct);
-        for (var i = 0; i < data.Length; i += writeSize)
-            await writer.Stream.WriteAsync(data.Slice(i, Math.Min(writeSize, data.Length - i)), Ct);
-        await writer.CommitAsync(Ct);
-    }
+    protected static Task PutAsync(IBackupStorage storage, string key, ReadOnlyMemory<byte> data, int writeSize = 65536)
+        => StorageIO.PutAsync(storage, key, data, writeSize, Ct);
 
-    protected static async Task<byte[]> GetAsync(IBackupStorage storage, string key, long offset = 0, long? length = null)
-    {
-        await using var stream = await storage.OpenReadAsync(key, offset, length, Ct);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy, Ct);
-        return copy.ToArray();
-    }
+    protected static Task<byte[]> GetAsync(IBackupStorage storage, string key, long offset = 0, long? length = null)
+        => StorageIO.GetAsync(storage, key, offset, length);
 
-    protected static async Task<List<StorageItem>> ListAsync(IBackupStorage storage, string prefix)
-    {
-        var items = new List<StorageItem>();
-        await foreach (var item in storage.ListAsync(prefix, Ct)) items.Add(item);
-        return items;
-    }
+    protected static Task<List<StorageItem>> ListAsync(IBackupStorage storage, string prefix) => StorageIO.ListAsync(storage, prefix);
 
     [Fact]
     public async Task Put_then_get_returns_the_same_bytes_and_stat_reports_the_size()

@@ -54,8 +54,11 @@ internal sealed class PartUploadWriter : IObjectWriter
         _uploadId ??= await _client.StartMultipartAsync(_key, cancellationToken).ConfigureAwait(false);
         while (_inFlight.Count >= _maxInFlight)
         {
-            var (upload, buffer) = _inFlight.Dequeue();
-            await upload.ConfigureAwait(false); // a failed part fails the write
+            // Peek, not dequeue: a part that fails (or a caller that gives up waiting) stays queued, so DisposeAsync
+            // still waits for it before aborting the upload and returning its buffer.
+            var (upload, buffer) = _inFlight.Peek();
+            await upload.WaitAsync(cancellationToken).ConfigureAwait(false); // a failed part fails the write
+            _inFlight.Dequeue();
             ArrayPool<byte>.Shared.Return(buffer);
         }
         var part = new UploadPart(_key, _uploadId, _parts.Count + 1, _offset, _buffer.AsMemory(0, _filled));
