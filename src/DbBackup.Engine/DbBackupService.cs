@@ -44,7 +44,7 @@ public sealed class DbBackupService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(copyTo);
         var record = await BackupAsync(request, events, cancellationToken).ConfigureAwait(false);
-        if (copyTo.Count == 0) return new MultiTargetBackup(record, []);
+        if (copyTo.Count == 0) return new MultiTargetBackup(record, [], []);
         var copies = await CopyAsync(new CopyRequest
         {
             Source = request.Repository,
@@ -53,7 +53,10 @@ public sealed class DbBackupService
             Database = record.Database,
             Encryption = request.Encryption,
         }, events, cancellationToken).ConfigureAwait(false);
-        return new MultiTargetBackup(record, copies);
+        var copied = copies.Where(c => c.Succeeded)
+            .SelectMany(c => Catalog.Query(new HistoryQuery { Repository = c.Target, BackupId = record.BackupId }).Where(r => r.Database == record.Database))
+            .ToList();
+        return new MultiTargetBackup(record, copies, copied);
     }
 
     /// <summary>
@@ -143,8 +146,11 @@ public sealed class DbBackupService
     }
 }
 
-/// <summary>A backup written to its first repository and the outcome of each copy into the further ones.</summary>
-public sealed record MultiTargetBackup(BackupRecord Backup, IReadOnlyList<CopyResult> Copies)
+/// <summary>
+/// A backup written to its first repository, the outcome of each copy into the further ones, and the backup's record in
+/// each repository that now holds it (the copies' records name their own repository).
+/// </summary>
+public sealed record MultiTargetBackup(BackupRecord Backup, IReadOnlyList<CopyResult> Copies, IReadOnlyList<BackupRecord> CopyRecords)
 {
     public bool AllSucceeded => Copies.All(c => c.Succeeded);
 }
