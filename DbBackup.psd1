@@ -19,6 +19,7 @@
         'Get-BackupHistory'
         'Test-Backup'
         'Test-DatabaseConnection'
+        'Copy-Backup'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

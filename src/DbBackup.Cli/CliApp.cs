@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(RestoreCommand.Create(global));
         root.Subcommands.Add(HistoryCommand.Create(global));
         root.Subcommands.Add(VerifyCommand.Create(global));
+        root.Subcommands.Add(CopyCommand.Create(global));
         root.Subcommands.Add(TestConnectionCommand.Create(global));
         return root;
     }

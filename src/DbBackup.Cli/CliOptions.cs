@@ -27,6 +27,15 @@ internal static class CliOptions
         Required = required,
     };
 
+    /// <summary>A repeatable repository location (copy targets).</summary>
+    public static Option<string[]> CopyTargets(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "location",
+        AllowMultipleArgumentsPerToken = false,
+        Arity = ArgumentArity.OneOrMore,
+    };
+
     public static Option<string> BackupId(bool required) => new("--backup-id")
     {
         Description = "The backup id (see 'dbbackup history').",

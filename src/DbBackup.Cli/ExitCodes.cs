@@ -17,7 +17,20 @@ public static class ExitCodes
     public const int Integrity = 5;
     public const int ToolMissing = 6;
     public const int TargetNotEmpty = 7;
+    /// <summary>The backup (or the source of a copy) is fine but at least one copy target failed; each target's result is in the output.</summary>
+    public const int PartialSuccess = 8;
     public const int Cancelled = 130;
+
+    /// <summary>
+    /// The exit code of a set of copies: 0 when all succeeded, <see cref="PartialSuccess"/> when some did, otherwise the
+    /// code of the first failure.
+    /// </summary>
+    public static int ForCopies(IReadOnlyList<CopyResult> copies, bool anotherTargetSucceeded)
+    {
+        if (copies.All(c => c.Succeeded)) return Success;
+        if (anotherTargetSucceeded || copies.Any(c => c.Succeeded)) return PartialSuccess;
+        return ForErrorId(copies.First(c => !c.Succeeded).ErrorId) ?? Failure;
+    }
 
     public static int For(DbBackupException exception) => ForErrorId(exception.ErrorId) ?? For(exception.Kind);
 
@@ -44,6 +57,7 @@ public static class ExitCodes
         ErrorIds.TargetNotEmpty => TargetNotEmpty,
         ErrorIds.OperationCancelled => Cancelled,
         ErrorIds.ToolFailed or ErrorIds.StorageError or ErrorIds.RestoreFailed or ErrorIds.InsufficientSpace => Failure,
+        ErrorIds.RepositoryKeyMismatch or ErrorIds.CopyFailed => Failure,
         _ => null,
     };
 }

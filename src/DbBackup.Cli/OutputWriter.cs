@@ -46,6 +46,35 @@ public sealed class OutputWriter(TextWriter output, OutputFormat format)
         ]);
     }
 
+    /// <summary>A backup written to its first repository and copied to further ones: the record, then one result per copy.</summary>
+    public void WriteBackupWithCopies(BackupRecord record, IReadOnlyList<CopyResult> copies)
+    {
+        if (format == OutputFormat.Json)
+        {
+            WriteJson(new { backup = record, copies, allSucceeded = copies.All(c => c.Succeeded) });
+            return;
+        }
+        WriteBackup(record);
+        output.WriteLine();
+        WriteCopies(copies);
+    }
+
+    public void WriteCopies(IReadOnlyList<CopyResult> copies)
+    {
+        if (format == OutputFormat.Json)
+        {
+            WriteJson(copies);
+            return;
+        }
+        WriteTable(
+            ["Target", "Status", "Verified", "Copied", "Skipped", "Bytes", "Duration", "ErrorId"],
+            copies.Select(c => new[]
+            {
+                c.Target, c.Succeeded ? "copied" : "FAILED", c.Verified ? "yes" : "no", Number(c.ObjectsCopied), Number(c.ObjectsSkipped),
+                ValueParsers.FormatBytes(c.BytesCopied), Duration(c.Duration), c.ErrorId ?? "",
+            }));
+    }
+
     public void WriteHistory(IReadOnlyList<BackupRecord> records)
     {
         if (format == OutputFormat.Json)

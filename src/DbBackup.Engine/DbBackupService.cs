@@ -1,6 +1,7 @@
 using DbBackup.Engine.Backup;
 using DbBackup.Engine.Catalog;
 using DbBackup.Engine.Connectors;
+using DbBackup.Engine.Copy;
 using DbBackup.Engine.Errors;
 using DbBackup.Engine.Repository;
 using DbBackup.Engine.Restore;
@@ -15,9 +16,11 @@ namespace DbBackup.Engine;
 public sealed class DbBackupService
 {
     private readonly Lazy<BackupCatalog> _catalog;
+    private readonly StorageOptions? _storage;
 
     public DbBackupService(EngineSettings? settings = null)
     {
+        _storage = settings?.Storage;
         var path = settings?.CatalogPath ?? BackupCatalog.DefaultPath();
         _catalog = new Lazy<BackupCatalog>(() => new BackupCatalog(path));
     }
@@ -28,7 +31,42 @@ public sealed class DbBackupService
     public Task<BackupRecord> BackupAsync(BackupRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new BackupOperation(_catalog).RunAsync(request, events, cancellationToken);
+        return new BackupOperation(_catalog, _storage).RunAsync(request, events, cancellationToken);
+    }
+
+    /// <summary>
+    /// Backs up into <see cref="BackupRequest.Repository"/>, then copies the backup into each of
+    /// <paramref name="copyTo"/> ("local, then cloud"), each copy verified in its target. A failed backup throws; a
+    /// failed copy is a failed <see cref="CopyResult"/> beside the others (partial success is reported, never hidden).
+    /// </summary>
+    public async Task<MultiTargetBackup> BackupAsync(BackupRequest request, IReadOnlyList<string> copyTo, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(copyTo);
+        var record = await BackupAsync(request, events, cancellationToken).ConfigureAwait(false);
+        if (copyTo.Count == 0) return new MultiTargetBackup(record, [], []);
+        var copies = await CopyAsync(new CopyRequest
+        {
+            Source = request.Repository,
+            Targets = copyTo,
+            BackupId = record.BackupId,
+            Database = record.Database,
+            Encryption = request.Encryption,
+        }, events, cancellationToken).ConfigureAwait(false);
+        var copied = copies.Where(c => c.Succeeded)
+            .SelectMany(c => Catalog.Query(new HistoryQuery { Repository = c.Target, BackupId = record.BackupId }).Where(r => r.Database == record.Database))
+            .ToList();
+        return new MultiTargetBackup(record, copies, copied);
+    }
+
+    /// <summary>
+    /// Copies one backup into each target repository; one result per target, failures included. Throws when the
+    /// backup cannot be read from the source (not found, damaged manifest) or when cancelled.
+    /// </summary>
+    public Task<IReadOnlyList<CopyResult>> CopyAsync(CopyRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new CopyOperation(Catalog, _storage).RunAsync(request, events, cancellationToken);
     }
 
     /// <summary>Whether the target exists and is empty (hosts ask before replacing a non-empty one).</summary>
@@ -41,13 +79,13 @@ public sealed class DbBackupService
     public Task<RestoreResult> RestoreAsync(RestoreRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new RestoreOperation(Catalog).RunAsync(request, events, cancellationToken);
+        return new RestoreOperation(Catalog, _storage).RunAsync(request, events, cancellationToken);
     }
 
     public Task<VerificationResult> VerifyAsync(VerifyRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return new VerifyOperation(Catalog).RunAsync(request, events, cancellationToken);
+        return new VerifyOperation(Catalog, _storage).RunAsync(request, events, cancellationToken);
     }
 
     /// <summary>
@@ -66,7 +104,7 @@ public sealed class DbBackupService
                     "Pass -Repository <location> with -Refresh.");
             return Catalog.Query(query);
         }
-        var repository = new BackupRepository(StorageRegistry.Open(query.Repository));
+        var repository = new BackupRepository(StorageRegistry.Open(query.Repository, _storage));
         if (query.Refresh || !Catalog.HasIndexed(repository.DisplayLocation))
             await RefreshAsync(repository, events, cancellationToken).ConfigureAwait(false);
         return Catalog.Query(new HistoryQuery
@@ -106,4 +144,13 @@ public sealed class DbBackupService
         Catalog.ReplaceRepository(repository.DisplayLocation, records);
         events?.Report(new MessageEvent(MessageLevel.Verbose, $"Indexed {records.Count} backup(s) from {repository.DisplayLocation}."));
     }
+}
+
+/// <summary>
+/// A backup written to its first repository, the outcome of each copy into the further ones, and the backup's record in
+/// each repository that now holds it (the copies' records name their own repository).
+/// </summary>
+public sealed record MultiTargetBackup(BackupRecord Backup, IReadOnlyList<CopyResult> Copies, IReadOnlyList<BackupRecord> CopyRecords)
+{
+    public bool AllSucceeded => Copies.All(c => c.Succeeded);
 }

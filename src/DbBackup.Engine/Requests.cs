@@ -16,6 +16,25 @@ public sealed class BackupRequest
     public long? VolumeSize { get; init; }
 }
 
+/// <summary>
+/// Copy one backup from one repository into further repositories ("local, then cloud"): volumes and frame index first,
+/// manifest last, each copy read back and checked against the manifest's hashes before its manifest is written.
+/// </summary>
+public sealed class CopyRequest
+{
+    /// <summary>The repository holding the backup (path or URI).</summary>
+    public required string Source { get; init; }
+    /// <summary>The repositories to copy into; each gets its own result.</summary>
+    public required IReadOnlyList<string> Targets { get; init; }
+    public required string BackupId { get; init; }
+    /// <summary>The database the backup is filed under; optional when the id is unique in the source.</summary>
+    public string? Database { get; init; }
+    /// <summary>Read every copied object back from the target and check its hash (default); off trusts the write.</summary>
+    public bool Verify { get; init; } = true;
+    /// <summary>Only needed when a target already has a repository key stored differently (other passphrases or key files): both are opened and compared.</summary>
+    public EncryptionOptions? Encryption { get; init; }
+}
+
 /// <summary>Restore one backup into a database.</summary>
 public sealed class RestoreRequest
 {

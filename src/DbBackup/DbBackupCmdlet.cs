@@ -170,6 +170,15 @@ public abstract class DbBackupCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Stops the cmdlet with an InvalidArgument error about a parameter value.</summary>
+    /// <summary>A failed copy as a non-terminating error: its error id, the target as the target object.</summary>
+    private protected void WriteCopyFailure(CopyResult failed)
+    {
+        var exception = new DbBackupException(failed.ErrorId ?? ErrorIds.CopyFailed, ErrorKind.WriteError,
+            $"Copy of {failed.Database}/{failed.BackupId} to '{failed.Target}' failed: {failed.Message}",
+            "Fix the target, then run Copy-Backup for this backup again; it resumes where it stopped.");
+        WriteError(ErrorMapping.ToErrorRecord(exception, failed.Target));
+    }
+
     private protected void ThrowArgumentError(string message, string recommendedAction, object? target)
     {
         var exception = new DbBackupException(ErrorIds.InvalidArgument, ErrorKind.InvalidArgument, message, recommendedAction);

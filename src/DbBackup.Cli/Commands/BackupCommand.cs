@@ -21,6 +21,9 @@ internal static class BackupCommand
         var level = new Option<int?>("--compression-level") { Description = "Codec level (zstd 1-19, gzip 1-9); default: the codec's fast level.", HelpName = "n" };
         var volumeSize = CliOptions.Parsed<long>("--volume-size", "Upper bound of one data volume, e.g. 64MiB (the default) or 1GiB.", "size", ValueParsers.TryParseSize);
         var encryption = new EncryptionOptionSet();
+        var copyTo = CliOptions.CopyTargets("--copy-to",
+            "After the backup is written to --repository, copy it to this repository too and verify the copy there (repeatable). "
+            + $"Each target gets its own result; exit code {ExitCodes.PartialSuccess} when a copy failed.");
 
         var command = new Command("backup", "Back up one database into a repository (Backup-Database). "
             + "Encrypted when a key is given: --key-file, --passphrase-prompt, --passphrase-file or $DBBACKUP_PASSPHRASE.");
@@ -31,6 +34,7 @@ internal static class BackupCommand
         command.Options.Add(level);
         command.Options.Add(volumeSize);
         encryption.AddTo(command);
+        command.Options.Add(copyTo);
 
         CommandRunner.SetAction(command, global, async (result, context, cancellationToken) =>
         {
@@ -45,10 +49,19 @@ internal static class BackupCommand
                 VolumeSize = result.GetValue(volumeSize),
                 Encryption = encryption.Build(result, confirmPassphrase: true),
             };
-            var record = await context.Service.BackupAsync(request, context.Progress, cancellationToken).ConfigureAwait(false);
+            var targets = (result.GetValue(copyTo) ?? []).Select(CliOptions.NormalizeLocation).ToList();
+            if (targets.Count == 0)
+            {
+                var record = await context.Service.BackupAsync(request, context.Progress, cancellationToken).ConfigureAwait(false);
+                context.Progress.Complete();
+                context.Output.WriteBackup(record);
+                return ExitCodes.Success;
+            }
+            var outcome = await context.Service.BackupAsync(request, targets, context.Progress, cancellationToken).ConfigureAwait(false);
             context.Progress.Complete();
-            context.Output.WriteBackup(record);
-            return ExitCodes.Success;
+            context.Output.WriteBackupWithCopies(outcome.Backup, outcome.Copies);
+            CopyCommand.ReportFailures(outcome.Copies);
+            return ExitCodes.ForCopies(outcome.Copies, anotherTargetSucceeded: true);
         });
         return command;
     }

@@ -15,14 +15,14 @@ namespace DbBackup.Engine.Backup;
 /// The catalog opens (SQLite load, schema check) while the source is described; it must have opened before
 /// the backup touches the repository, so a broken catalog still fails the backup before anything is written.
 /// </summary>
-internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
+internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource, StorageOptions? storageOptions = null)
 {
     public async Task<BackupRecord> RunAsync(BackupRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
         var connector = ConnectorRegistry.Get(request.Source.Engine);
         var database = connector.RepositoryName(request.Source);
-        var repository = new BackupRepository(StorageRegistry.Open(request.Repository));
+        var repository = new BackupRepository(StorageRegistry.Open(request.Repository, storageOptions));
         var opening = catalogSource.IsValueCreated ? Task.FromResult(catalogSource.Value) : Task.Run(() => catalogSource.Value, CancellationToken.None);
         string? backupId = null;
         try

@@ -90,4 +90,8 @@ public static class ErrorIds
     public const string StorageAccessDenied = "StorageAccessDenied";
     /// <summary>The bucket or container does not exist.</summary>
     public const string StorageContainerNotFound = "StorageContainerNotFound";
+    /// <summary>A copy target holds a different repository key than the source, so encrypted backups cannot move between them.</summary>
+    public const string RepositoryKeyMismatch = "RepositoryKeyMismatch";
+    /// <summary>Some copies of a backup (or some targets of a copy) failed while others succeeded; each is reported.</summary>
+    public const string CopyFailed = "CopyFailed";
 }

@@ -37,7 +37,7 @@ internal static class BackupLocator
         return new LocatedBackup(repository, stored, keys);
     }
 
-    private static async Task<string> FindDatabaseAsync(BackupRepository repository, BackupCatalog catalog, string backupId, CancellationToken cancellationToken)
+    internal static async Task<string> FindDatabaseAsync(BackupRepository repository, BackupCatalog catalog, string backupId, CancellationToken cancellationToken)
     {
         var known = catalog.Query(new HistoryQuery { Repository = repository.DisplayLocation, BackupId = backupId });
         if (known.Count == 1) return known[0].Database;

@@ -13,12 +13,12 @@ namespace DbBackup.Engine.Restore;
 /// database that is swapped in only after the reader reached a verified end; otherwise (MariaDB) the whole
 /// backup is verified first and then restored.
 /// </summary>
-internal sealed class RestoreOperation(BackupCatalog catalog)
+internal sealed class RestoreOperation(BackupCatalog catalog, StorageOptions? storageOptions = null)
 {
     public async Task<RestoreResult> RunAsync(RestoreRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
-        var repository = new BackupRepository(StorageRegistry.Open(request.Repository));
+        var repository = new BackupRepository(StorageRegistry.Open(request.Repository, storageOptions));
         try
         {
             var backup = await BackupLocator.LocateAsync(repository, catalog, request.BackupId, request.Database, request.Encryption, events, cancellationToken).ConfigureAwait(false);

@@ -7,13 +7,13 @@ using DbBackup.Engine.Storage;
 namespace DbBackup.Engine.Restore;
 
 /// <summary>Test-Backup: reads every frame, authenticates, checks every hash; a damaged backup is a result, not an exception.</summary>
-internal sealed class VerifyOperation(BackupCatalog catalog)
+internal sealed class VerifyOperation(BackupCatalog catalog, StorageOptions? storageOptions = null)
 {
     public async Task<VerificationResult> RunAsync(VerifyRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        var repository = new BackupRepository(StorageRegistry.Open(request.Repository));
+        var repository = new BackupRepository(StorageRegistry.Open(request.Repository, storageOptions));
         LocatedBackup backup;
         try
         {

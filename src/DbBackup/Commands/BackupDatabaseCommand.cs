@@ -4,7 +4,10 @@ using DbBackup.Engine;
 
 namespace DbBackup.PowerShell.Commands;
 
-/// <summary>Backs up one or more databases of one server into a repository.</summary>
+/// <summary>
+/// Backs up one or more databases of one server into a repository, and optionally copies each backup into further
+/// repositories ("local, then cloud"): the first -Repository is where it is written, the others get verified copies.
+/// </summary>
 [Cmdlet(VerbsData.Backup, "Database", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(BackupRecord))]
 public sealed class BackupDatabaseCommand : DbBackupCmdlet
@@ -40,10 +43,11 @@ public sealed class BackupDatabaseCommand : DbBackupCmdlet
     [ValidateNotNullOrEmpty]
     public string? ToolDirectory { get; set; }
 
+    /// <summary>The first is where the backup is written; each further one receives a verified copy.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [Alias("Destination")]
     [ValidateNotNullOrEmpty]
-    public string Repository { get; set; } = string.Empty;
+    public string[] Repository { get; set; } = [];
 
     [Parameter]
     public CompressionCodec? Compression { get; set; }
@@ -66,11 +70,16 @@ public sealed class BackupDatabaseCommand : DbBackupCmdlet
 
     protected override void ProcessRecord()
     {
-        var repository = ResolveRepository(Repository);
+        var repositories = Repository.Select(ResolveRepository).ToList();
+        var repository = repositories[0];
+        var copyTo = repositories.Skip(1).ToList();
+        var action = copyTo.Count == 0
+            ? $"Back up to repository '{repository}'"
+            : $"Back up to repository '{repository}' and copy to {string.Join(", ", copyTo.Select(c => $"'{c}'"))}";
         foreach (var database in Database)
         {
             var source = CreateConnection(Engine, Server, Port, database, Credential, ConnectTimeout, ToolDirectory);
-            if (!ShouldProcess(source.ToString(), $"Back up to repository '{repository}'"))
+            if (!ShouldProcess(source.ToString(), action))
             {
                 continue;
             }
@@ -84,9 +93,19 @@ public sealed class BackupDatabaseCommand : DbBackupCmdlet
                 Encryption = CreateEncryption(Passphrase, KeyFile),
                 VolumeSize = VolumeSize,
             };
-            if (Invoke((service, events, token) => service.BackupAsync(request, events, token), database) is { } record)
+            if (Invoke((service, events, token) => service.BackupAsync(request, copyTo, events, token), database) is not { } outcome)
+            {
+                continue;
+            }
+            // One record per repository that holds the backup; a failed copy is a non-terminating error naming its target.
+            WriteObject(outcome.Backup);
+            foreach (var record in outcome.CopyRecords)
             {
                 WriteObject(record);
+            }
+            foreach (var failed in outcome.Copies.Where(c => !c.Succeeded))
+            {
+                WriteCopyFailure(failed);
             }
         }
     }
