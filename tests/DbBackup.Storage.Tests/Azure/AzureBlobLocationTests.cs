@@ -161,6 +161,12 @@ public sealed class AzureBlobLocationTests
     }
 
     [Theory]
+    [InlineData("AuthorizationFailure", "Server failed to authenticate the request. Make sure the value of the Authorization header is formed correctly including the signature.", ErrorIds.StorageAuthenticationFailed)]
+    [InlineData("AuthorizationFailure", "This request is not authorized to perform this operation.", ErrorIds.StorageAccessDenied)]
+    public void A_403_that_says_authentication_failed_is_an_authentication_error_whatever_its_code(string code, string reason, string errorId)
+        => Assert.Equal(errorId, AzureErrors.ToException(HttpStatusCode.Forbidden, code, "list", "az://a/c/p", "AZURE_STORAGE_KEY", reason).ErrorId);
+
+    [Theory]
     [InlineData(HttpStatusCode.InternalServerError, "InternalError")]
     [InlineData(HttpStatusCode.ServiceUnavailable, "ServerBusy")]
     [InlineData(HttpStatusCode.TooManyRequests, null)]

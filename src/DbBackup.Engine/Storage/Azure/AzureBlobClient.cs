@@ -152,7 +152,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
                         "Refresh the catalog (Get-BackupHistory -Refresh) or check the repository location.");
                 }
                 if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && length is null) return new MemoryStream([], writable: false);
-                throw AzureErrors.ToException(response.StatusCode, code, $"read '{key}'", DisplayLocation, _auth.Source);
+                throw AzureErrors.ToException(response, $"read '{key}'", DisplayLocation, _auth.Source);
             }
         }
         return new ResponseStream(response, await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
@@ -238,7 +238,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
 
     private void EnsureSuccess(HttpResponseMessage response, string operation)
     {
-        if (!response.IsSuccessStatusCode) throw AzureErrors.ToException(response.StatusCode, AzureErrors.ErrorCode(response), operation, DisplayLocation, _auth.Source);
+        if (!response.IsSuccessStatusCode) throw AzureErrors.ToException(response, operation, DisplayLocation, _auth.Source);
     }
 
     private static HttpContent Body(ReadOnlyMemory<byte> content)
