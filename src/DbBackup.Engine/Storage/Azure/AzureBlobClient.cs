@@ -196,7 +196,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
     }
 
     /// <summary>Creates the container when it does not exist (tests and first-time setup; backups never create containers on their own).</summary>
-    internal async Task CreateContainerAsync(CancellationToken cancellationToken)
+    public async Task CreateContainerAsync(CancellationToken cancellationToken)
     {
         using var request = Request(HttpMethod.Put, Query(new Uri(Location.ContainerUri), "restype=container"), null);
         using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -205,7 +205,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
     }
 
     /// <summary>Deletes the container and everything in it (tests).</summary>
-    internal async Task DeleteContainerAsync(CancellationToken cancellationToken)
+    public async Task DeleteContainerAsync(CancellationToken cancellationToken)
     {
         using var request = Request(HttpMethod.Delete, Query(new Uri(Location.ContainerUri), "restype=container"), null);
         using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
