@@ -152,7 +152,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
                         "Refresh the catalog (Get-BackupHistory -Refresh) or check the repository location.");
                 }
                 if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && length is null) return new MemoryStream([], writable: false);
-                throw AzureErrors.ToException(response.StatusCode, code, $"read '{key}'", DisplayLocation, _auth.Source);
+                throw AzureErrors.ToException(response, $"read '{key}'", DisplayLocation, _auth.Source);
             }
         }
         return new ResponseStream(response, await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
@@ -196,7 +196,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
     }
 
     /// <summary>Creates the container when it does not exist (tests and first-time setup; backups never create containers on their own).</summary>
-    internal async Task CreateContainerAsync(CancellationToken cancellationToken)
+    public async Task CreateContainerAsync(CancellationToken cancellationToken)
     {
         using var request = Request(HttpMethod.Put, Query(new Uri(Location.ContainerUri), "restype=container"), null);
         using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -205,7 +205,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
     }
 
     /// <summary>Deletes the container and everything in it (tests).</summary>
-    internal async Task DeleteContainerAsync(CancellationToken cancellationToken)
+    public async Task DeleteContainerAsync(CancellationToken cancellationToken)
     {
         using var request = Request(HttpMethod.Delete, Query(new Uri(Location.ContainerUri), "restype=container"), null);
         using var response = await SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -238,7 +238,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
 
     private void EnsureSuccess(HttpResponseMessage response, string operation)
     {
-        if (!response.IsSuccessStatusCode) throw AzureErrors.ToException(response.StatusCode, AzureErrors.ErrorCode(response), operation, DisplayLocation, _auth.Source);
+        if (!response.IsSuccessStatusCode) throw AzureErrors.ToException(response, operation, DisplayLocation, _auth.Source);
     }
 
     private static HttpContent Body(ReadOnlyMemory<byte> content)

@@ -22,12 +22,20 @@ internal static class AzureErrors
     public static string? ErrorCode(HttpResponseMessage response)
         => response.Headers.TryGetValues("x-ms-error-code", out var v) ? v.FirstOrDefault() : null;
 
-    /// <summary>The exception for a failed response; <paramref name="operation"/> says what was attempted ("upload 'key'").</summary>
-    public static DbBackupException ToException(HttpStatusCode statusCode, string? code, string operation, string location, string credentialSource)
+    public static DbBackupException ToException(HttpResponseMessage response, string operation, string location, string credentialSource)
+        => ToException(response.StatusCode, ErrorCode(response), operation, location, credentialSource, response.ReasonPhrase);
+
+    /// <summary>
+    /// The exception for a failed response; <paramref name="operation"/> says what was attempted ("upload 'key'").
+    /// A 403 whose reason says the server "failed to authenticate the request" is an authentication failure whatever
+    /// its code (Azurite answers a bad SharedKey signature with AuthorizationFailure, Azure with AuthenticationFailed).
+    /// </summary>
+    public static DbBackupException ToException(HttpStatusCode statusCode, string? code, string operation, string location, string credentialSource, string? reason = null)
     {
         var status = (int)statusCode;
         var what = $"Azure Blob storage '{location}' refused to {operation}: HTTP {status}{(code is null ? "" : " " + code)}";
-        if (code is not null && AuthenticationCodes.Contains(code) || status == 401)
+        if (code is not null && AuthenticationCodes.Contains(code) || status == 401
+            || status == 403 && reason is not null && reason.Contains("failed to authenticate", StringComparison.OrdinalIgnoreCase))
         {
             return new DbBackupException(ErrorIds.StorageAuthenticationFailed, ErrorKind.AuthenticationError,
                 $"{what}. The credential from {credentialSource} was rejected.",
