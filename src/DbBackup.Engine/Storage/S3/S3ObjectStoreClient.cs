@@ -93,6 +93,9 @@ public sealed class S3ObjectStoreClient : IObjectStoreClient
 
     public S3Location Location => _location;
 
+    /// <summary>The credential chain the requests are signed with.</summary>
+    internal S3CredentialChain? Credentials => _credentials;
+
     private string FullKey(string key) => ObjectKeys.Join(_location.Prefix, key);
 
     private string RelativeKey(string fullKey)
