@@ -95,11 +95,24 @@ public sealed class S3LocationTests
     [Fact]
     public void Limits_default_to_8_MiB_parts_and_clamp_to_the_S3_minimum()
     {
-        var d = S3ObjectStoreClient.LimitsFor(new StorageOptions());
+        var d = S3ObjectStoreClient.LimitsFor(new StorageOptions { Environment = _ => null });
         Assert.Equal(8 << 20, d.PartSize);
         Assert.Equal(1000, d.ListPageSize);
         Assert.Equal(5 << 20, S3ObjectStoreClient.LimitsFor(new StorageOptions { PartSize = 1024 }).PartSize);
         Assert.Equal(1000, S3ObjectStoreClient.LimitsFor(new StorageOptions { ListPageSize = 5000 }).ListPageSize);
+    }
+
+    [Fact]
+    public void Part_size_and_concurrency_can_be_tuned_through_the_environment_but_options_win()
+    {
+        var env = new Dictionary<string, string> { ["DBBACKUP_S3_PART_SIZE_MIB"] = "16", ["DBBACKUP_S3_MAX_CONCURRENT_PARTS"] = "10" };
+        var tuned = S3ObjectStoreClient.LimitsFor(new StorageOptions { Environment = env.GetValueOrDefault });
+        Assert.Equal((16 << 20, 10), (tuned.PartSize, tuned.MaxConcurrentParts));
+        var explicit_ = S3ObjectStoreClient.LimitsFor(new StorageOptions { Environment = env.GetValueOrDefault, PartSize = 6 << 20, MaxConcurrentParts = 2 });
+        Assert.Equal((6 << 20, 2), (explicit_.PartSize, explicit_.MaxConcurrentParts));
+        var junk = new Dictionary<string, string> { ["DBBACKUP_S3_PART_SIZE_MIB"] = "lots", ["DBBACKUP_S3_MAX_CONCURRENT_PARTS"] = "-3" };
+        var d = S3ObjectStoreClient.LimitsFor(new StorageOptions { Environment = junk.GetValueOrDefault });
+        Assert.Equal((S3ObjectStoreClient.DefaultPartSize, S3ObjectStoreClient.DefaultMaxConcurrentParts), (d.PartSize, d.MaxConcurrentParts));
     }
 
     [Fact]
