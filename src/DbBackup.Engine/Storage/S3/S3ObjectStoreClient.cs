@@ -82,16 +82,29 @@ public sealed class S3ObjectStoreClient : IObjectStoreClient
         return section is not null && section.TryGetValue("region", out var pr) && pr.Length > 0 ? pr : null;
     }
 
-    internal static ObjectStoreLimits LimitsFor(StorageOptions options) => new(
-        Math.Clamp(options.PartSize ?? DefaultPartSize, MinPartSize, 1 << 30),
-        Math.Clamp(options.MaxConcurrentParts ?? DefaultMaxConcurrentParts, 1, 64),
-        Math.Clamp(options.ListPageSize ?? 1000, 1, 1000));
+    /// <summary>
+    /// Part size and concurrency: <see cref="StorageOptions"/> when set, else DBBACKUP_S3_PART_SIZE_MIB and
+    /// DBBACKUP_S3_MAX_CONCURRENT_PARTS (like the AWS CLI's multipart_chunksize / max_concurrent_requests), else the defaults.
+    /// </summary>
+    internal static ObjectStoreLimits LimitsFor(StorageOptions options)
+    {
+        static int? Int(string? s) => int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : null;
+        var partSize = options.PartSize ?? (Int(options.Environment("DBBACKUP_S3_PART_SIZE_MIB")) is { } mib && mib <= 1024 ? mib << 20 : DefaultPartSize);
+        var concurrency = options.MaxConcurrentParts ?? Int(options.Environment("DBBACKUP_S3_MAX_CONCURRENT_PARTS")) ?? DefaultMaxConcurrentParts;
+        return new ObjectStoreLimits(
+            Math.Clamp(partSize, MinPartSize, 1 << 30),
+            Math.Clamp(concurrency, 1, 64),
+            Math.Clamp(options.ListPageSize ?? 1000, 1, 1000));
+    }
 
     public string DisplayLocation => _location.Display;
 
     public ObjectStoreLimits Limits { get; }
 
     public S3Location Location => _location;
+
+    /// <summary>The credential chain the requests are signed with.</summary>
+    internal S3CredentialChain? Credentials => _credentials;
 
     private string FullKey(string key) => ObjectKeys.Join(_location.Prefix, key);
 
