@@ -22,18 +22,26 @@ public sealed partial record GcsLocation(string Bucket, string Prefix, Uri Endpo
     {
         if (!location.Scheme.Equals("gs", StringComparison.OrdinalIgnoreCase))
             throw Invalid($"'{location.Scheme}:' is not a Google Cloud Storage location.");
-        var bucket = location.Host;
+        // Parsed from the original text: System.Uri lowercases the host and collapses "..", which would hide mistakes.
+        var text = location.OriginalString;
+        var rest = text[(text.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        var queryAt = rest.IndexOf('?');
+        var query = queryAt < 0 ? "" : rest[(queryAt + 1)..];
+        if (queryAt >= 0) rest = rest[..queryAt];
+        if (rest.IndexOf('#') is var hash and >= 0) rest = rest[..hash];
+        var slash = rest.IndexOf('/');
+        var bucket = slash < 0 ? rest : rest[..slash];
+        if (bucket.Contains('@', StringComparison.Ordinal))
+            throw Invalid("The location contains user information; pass credentials through GOOGLE_APPLICATION_CREDENTIALS or the settings, never in the URI.");
         if (!BucketName().IsMatch(bucket))
             throw Invalid($"'{bucket}' is not a valid bucket name (3-63 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit).");
-        if (!string.IsNullOrEmpty(location.UserInfo))
-            throw Invalid("The location contains user information; pass credentials through GOOGLE_APPLICATION_CREDENTIALS or the settings, never in the URI.");
-        var prefix = Uri.UnescapeDataString(location.AbsolutePath).Trim('/');
+        var prefix = Uri.UnescapeDataString(slash < 0 ? "" : rest[slash..]).Trim('/');
         if (prefix.Split('/').Any(p => p is "." or "..") || prefix.Contains("//", StringComparison.Ordinal))
             throw Invalid("The prefix contains empty, '.' or '..' segments.");
 
         Uri? endpoint = null;
         var custom = true;
-        foreach (var pair in location.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=');
             var name = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]);
