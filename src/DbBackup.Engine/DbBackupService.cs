@@ -39,7 +39,7 @@ public sealed class DbBackupService
     /// <paramref name="copyTo"/> ("local, then cloud"), each copy verified in its target. A failed backup throws; a
     /// failed copy is a failed <see cref="CopyResult"/> beside the others (partial success is reported, never hidden).
     /// </summary>
-    public async Task<MultiTargetBackup> BackupAsync(BackupRequest request, IReadOnlyList<string> copyTo, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
+    public async Task<MultiTargetBackup> BackupToTargetsAsync(BackupRequest request, IReadOnlyList<string> copyTo, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(copyTo);

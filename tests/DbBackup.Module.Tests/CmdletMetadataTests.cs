@@ -6,7 +6,7 @@ namespace DbBackup.Module.Tests;
 public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<ModuleMetadata>
 {
     public static readonly string[] ExpectedCmdlets =
-        ["Backup-Database", "Get-BackupHistory", "Restore-Database", "Test-Backup", "Test-DatabaseConnection"];
+        ["Backup-Database", "Copy-Backup", "Get-BackupHistory", "Restore-Database", "Test-Backup", "Test-DatabaseConnection"];
 
     private const int ConfirmImpactLow = 1;
     private const int ConfirmImpactMedium = 2;
@@ -18,7 +18,7 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
     ];
 
     [Fact]
-    public void The_module_defines_exactly_the_five_cmdlets()
+    public void The_module_defines_exactly_the_six_cmdlets()
     {
         Assert.Equal(ExpectedCmdlets, module.Cmdlets.Select(c => c.Name).ToArray());
     }
@@ -52,6 +52,7 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
     [InlineData("Restore-Database", "RestoreResult")]
     [InlineData("Test-Backup", "VerificationResult")]
     [InlineData("Test-DatabaseConnection", "ConnectionTestResult")]
+    [InlineData("Copy-Backup", "CopyResult")]
     public void Cmdlet_declares_its_Model_record_as_OutputType(string name, string record)
     {
         var output = Assert.Single(module.Cmdlet(name).OutputTypes);
@@ -62,6 +63,7 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
     [Theory]
     [InlineData("Restore-Database")]
     [InlineData("Test-Backup")]
+    [InlineData("Copy-Backup")]
     public void BackupRecord_binds_from_the_pipeline_beside_an_Id_set(string name)
     {
         var cmdlet = module.Cmdlet(name);
@@ -116,6 +118,30 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
         Assert.Equal(ConfirmImpactLow, backup.ConfirmImpact);
     }
 
+    [Fact]
+    public void Copy_Backup_writes_so_it_supports_WhatIf_with_Low_impact_and_takes_several_destinations()
+    {
+        var copy = module.Cmdlet("Copy-Backup");
+        Assert.True(copy.SupportsShouldProcess);
+        Assert.Equal(ConfirmImpactLow, copy.ConfirmImpact);
+        var destination = copy.Parameter("Destination");
+        Assert.Equal("String[]", destination.HelpTypeName);
+        Assert.Empty(destination.Aliases);
+        Assert.All(destination.Sets, s => Assert.True(s is { Mandatory: true, Position: 1, ValueFromPipeline: false }));
+        Assert.Empty(copy.Parameter("Repository").Aliases);
+        Assert.Equal(new ParameterSetEntry("Id", Mandatory: false, Position: int.MinValue, ValueFromPipeline: false, ValueFromPipelineByPropertyName: true),
+            Assert.Single(copy.Parameter("Database").Sets));
+    }
+
+    [Fact]
+    public void Backup_Database_Repository_takes_several_locations_first_written_rest_copied()
+    {
+        var repository = module.Cmdlet("Backup-Database").Parameter("Repository");
+        Assert.Equal("String[]", repository.HelpTypeName);
+        Assert.Equal(["Destination"], repository.Aliases);
+        Assert.True(Assert.Single(repository.Sets) is { Mandatory: true, Position: 1 });
+    }
+
     [Theory]
     [InlineData("Get-BackupHistory")]
     [InlineData("Test-Backup")]
@@ -131,7 +157,7 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
         var credentials = module.Cmdlets.SelectMany(c => c.Parameters).Where(p => p.Name == "Credential").ToArray();
         var passphrases = module.Cmdlets.SelectMany(c => c.Parameters).Where(p => p.Name == "Passphrase").ToArray();
         Assert.Equal(3, credentials.Length); // Backup-Database, Restore-Database, Test-DatabaseConnection
-        Assert.Equal(3, passphrases.Length); // Backup-Database, Restore-Database, Test-Backup
+        Assert.Equal(4, passphrases.Length); // Backup-Database, Restore-Database, Test-Backup, Copy-Backup
         Assert.All(credentials, p =>
         {
             Assert.Equal("System.Management.Automation.PSCredential", p.Type.FullName);
@@ -145,7 +171,8 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
     [Fact]
     public void Repository_has_the_Destination_alias_and_Server_the_Host_alias_everywhere()
     {
-        var repositories = module.Cmdlets.SelectMany(c => c.Parameters).Where(p => p.Name == "Repository").ToArray();
+        // Copy-Backup is the exception: its -Repository is the source and -Destination a parameter of its own (the targets).
+        var repositories = module.Cmdlets.Where(c => c.Name != "Copy-Backup").SelectMany(c => c.Parameters).Where(p => p.Name == "Repository").ToArray();
         var servers = module.Cmdlets.SelectMany(c => c.Parameters).Where(p => p.Name == "Server").ToArray();
         Assert.Equal(4, repositories.Length);
         Assert.Equal(3, servers.Length);
@@ -155,7 +182,7 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
 
     [Theory]
     [InlineData("Backup-Database", "Engine:DatabaseEngine", "Server:String", "Port:Int32", "Database:String[]", "Credential:PSCredential",
-        "ConnectTimeout:Int32", "Repository:String", "Compression:CompressionCodec", "CompressionLevel:Int32", "Passphrase:SecureString",
+        "ConnectTimeout:Int32", "Repository:String[]", "Compression:CompressionCodec", "CompressionLevel:Int32", "Passphrase:SecureString",
         "KeyFile:String", "VolumeSize:Int64", "ToolDirectory:String")]
     [InlineData("Restore-Database", "InputObject:BackupRecord", "BackupId:String", "Repository:String", "TargetDatabase:String", "Server:String",
         "Port:Int32", "Credential:PSCredential", "ConnectTimeout:Int32", "ToolDirectory:String", "Passphrase:SecureString", "KeyFile:String",
@@ -163,6 +190,8 @@ public sealed class CmdletMetadataTests(ModuleMetadata module) : IClassFixture<M
     [InlineData("Get-BackupHistory", "Database:String", "Repository:String", "Engine:DatabaseEngine", "BackupId:String", "Last:Int32",
         "Since:DateTime", "Refresh:SwitchParameter")]
     [InlineData("Test-Backup", "InputObject:BackupRecord", "BackupId:String", "Repository:String", "Passphrase:SecureString", "KeyFile:String")]
+    [InlineData("Copy-Backup", "InputObject:BackupRecord", "BackupId:String", "Repository:String", "Database:String", "Destination:String[]",
+        "NoVerify:SwitchParameter", "Passphrase:SecureString", "KeyFile:String")]
     [InlineData("Test-DatabaseConnection", "Engine:DatabaseEngine", "Server:String", "Port:Int32", "Database:String[]",
         "Credential:PSCredential", "ConnectTimeout:Int32", "ToolDirectory:String")]
     public void Cmdlet_has_exactly_these_parameters(string name, params string[] expected)

@@ -9,7 +9,7 @@ BeforeAll {
         throw "The laid-out module is missing ($ModulePath). Build first: ./build.ps1"
     }
     Import-Module $ModulePath -Force
-    $script:Expected = 'Backup-Database', 'Get-BackupHistory', 'Restore-Database', 'Test-Backup', 'Test-DatabaseConnection'
+    $script:Expected = 'Backup-Database', 'Copy-Backup', 'Get-BackupHistory', 'Restore-Database', 'Test-Backup', 'Test-DatabaseConnection'
     $script:PrivateContext = 'DbBackup.Dependencies'
     function Get-LoadContextName([System.Reflection.Assembly] $Assembly) {
         [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($Assembly).Name
@@ -21,7 +21,7 @@ AfterAll {
 }
 
 Describe 'The DbBackup module' {
-    It 'exports exactly the five cmdlets' {
+    It 'exports exactly the six cmdlets' {
         ((Get-Command -Module DbBackup).Name | Sort-Object) -join ',' | Should -Be ($Expected -join ',')
     }
 
@@ -44,6 +44,7 @@ Describe 'The DbBackup module' {
         @{ Name = 'Restore-Database'; Type = 'DbBackup.RestoreResult' }
         @{ Name = 'Test-Backup'; Type = 'DbBackup.VerificationResult' }
         @{ Name = 'Test-DatabaseConnection'; Type = 'DbBackup.ConnectionTestResult' }
+        @{ Name = 'Copy-Backup'; Type = 'DbBackup.CopyResult' }
     ) {
         (Get-Command $Name).OutputType.Name | Should -Be $Type
     }
@@ -61,7 +62,7 @@ Describe 'The DbBackup module' {
 
 Describe 'Help' {
     It '<Name> has a docs page that documents every parameter' -ForEach @(
-        'Backup-Database', 'Get-BackupHistory', 'Restore-Database', 'Test-Backup', 'Test-DatabaseConnection' | ForEach-Object { @{ Name = $_ } }
+        'Backup-Database', 'Copy-Backup', 'Get-BackupHistory', 'Restore-Database', 'Test-Backup', 'Test-DatabaseConnection' | ForEach-Object { @{ Name = $_ } }
     ) {
         $page = Join-Path $RepoRoot 'docs' "$Name.md"
         $page | Should -Exist
@@ -74,7 +75,7 @@ Describe 'Help' {
     }
 
     It '<Name> has syntax help for every parameter set' -ForEach @(
-        'Backup-Database', 'Get-BackupHistory', 'Restore-Database', 'Test-Backup', 'Test-DatabaseConnection' | ForEach-Object { @{ Name = $_ } }
+        'Backup-Database', 'Copy-Backup', 'Get-BackupHistory', 'Restore-Database', 'Test-Backup', 'Test-DatabaseConnection' | ForEach-Object { @{ Name = $_ } }
     ) {
         $help = Get-Help $Name -Full
         @($help.syntax.syntaxItem).Count | Should -Be @((Get-Command $Name).ParameterSets).Count
@@ -190,5 +191,68 @@ Describe 'A real SQLite backup and restore of samples/shop.db' {
         $output | Should -BeNullOrEmpty
         $failures.Count | Should -Be 1
         $failures[0].FullyQualifiedErrorId | Should -BeLike 'BackupNotFound,*'
+    }
+}
+
+Describe 'Several repositories per backup and Copy-Backup (SQLite, local repositories)' {
+    BeforeAll {
+        $script:Work = Join-Path ([System.IO.Path]::GetTempPath()) ('dbbackup-pester-copy-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        New-Item -ItemType Directory -Path $Work | Out-Null
+        $script:SavedCatalog = $env:DBBACKUP_CATALOG
+        $env:DBBACKUP_CATALOG = Join-Path $Work 'catalog.db'
+        Copy-Item (Join-Path $RepoRoot 'samples' 'shop.db') (Join-Path $Work 'shop.db')
+        Push-Location $Work
+    }
+
+    AfterAll {
+        Pop-Location
+        $env:DBBACKUP_CATALOG = $SavedCatalog
+        Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'writes to the first repository, copies to the others and emits one record per repository' {
+        $records = @(Backup-Database -Engine Sqlite -Database ./shop.db -Repository ./repo-a, ./repo-b)
+        $records.Count | Should -Be 2
+        $records | ForEach-Object { $_ | Should -BeOfType DbBackup.BackupRecord }
+        $records[0].BackupId | Should -Be $records[1].BackupId
+        $records[0].Repository | Should -Be (Join-Path $Work 'repo-a')
+        $records[1].Repository | Should -Be (Join-Path $Work 'repo-b')
+        $records | Test-Backup | ForEach-Object { $_.IsValid | Should -BeTrue }
+        $script:Record = $records[0]
+    }
+
+    It 'copies a backup from the pipeline, verified, and a fresh catalog finds it in the target' {
+        $result = $Record | Copy-Backup -Destination ./repo-c
+        $result | Should -BeOfType DbBackup.CopyResult
+        $result.Succeeded | Should -BeTrue
+        $result.Verified | Should -BeTrue
+        $result.ObjectsCopied | Should -BeGreaterThan 1
+        $env:DBBACKUP_CATALOG = Join-Path $Work 'fresh-catalog.db'
+        try {
+            (Get-BackupHistory -Repository ./repo-c -Refresh).BackupId | Should -Be $Record.BackupId
+        }
+        finally {
+            $env:DBBACKUP_CATALOG = Join-Path $Work 'catalog.db'
+        }
+        $again = Copy-Backup -BackupId $Record.BackupId -Repository ./repo-a -Destination ./repo-c
+        $again.Succeeded | Should -BeTrue
+        $again.ObjectsCopied | Should -Be 0
+    }
+
+    It 'reports a failing destination as a non-terminating error while the other destination gets its copy' {
+        Set-Content -Path ./not-a-folder -Value 'a file, not a repository'
+        $results = @($Record | Copy-Backup -Destination ./not-a-folder, ./repo-d -ErrorAction SilentlyContinue -ErrorVariable failures)
+        $results.Count | Should -Be 2
+        $results[0].Succeeded | Should -BeFalse
+        $results[0].ErrorId | Should -Not -BeNullOrEmpty
+        $results[1].Succeeded | Should -BeTrue
+        $failures.Count | Should -Be 1
+        $failures[0].TargetObject | Should -Be (Join-Path $Work 'not-a-folder')
+        Join-Path $Work 'repo-d' | Should -Exist
+    }
+
+    It 'copies nothing with -WhatIf' {
+        $Record | Copy-Backup -Destination ./repo-whatif -WhatIf
+        Join-Path $Work 'repo-whatif' | Should -Not -Exist
     }
 }

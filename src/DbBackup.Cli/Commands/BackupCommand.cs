@@ -57,7 +57,7 @@ internal static class BackupCommand
                 context.Output.WriteBackup(record);
                 return ExitCodes.Success;
             }
-            var outcome = await context.Service.BackupAsync(request, targets, context.Progress, cancellationToken).ConfigureAwait(false);
+            var outcome = await context.Service.BackupToTargetsAsync(request, targets, context.Progress, cancellationToken).ConfigureAwait(false);
             context.Progress.Complete();
             context.Output.WriteBackupWithCopies(outcome.Backup, outcome.Copies);
             CopyCommand.ReportFailures(outcome.Copies);

@@ -93,7 +93,7 @@ public sealed class BackupDatabaseCommand : DbBackupCmdlet
                 Encryption = CreateEncryption(Passphrase, KeyFile),
                 VolumeSize = VolumeSize,
             };
-            if (Invoke((service, events, token) => service.BackupAsync(request, copyTo, events, token), database) is not { } outcome)
+            if (Invoke((service, events, token) => service.BackupToTargetsAsync(request, copyTo, events, token), database) is not { } outcome)
             {
                 continue;
             }

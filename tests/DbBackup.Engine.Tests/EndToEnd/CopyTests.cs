@@ -85,7 +85,7 @@ public sealed class CopyTests
         await TestDatabases_Sqlite.ExecuteAsync(path, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'one'), (2, 'two');");
         var (b, c) = (Target(scope, "b"), Target(scope, "c"));
 
-        var outcome = await scope.Service.BackupAsync(new BackupRequest { Source = Sqlite(path), Repository = scope.Repository }, [b, c], null, None);
+        var outcome = await scope.Service.BackupToTargetsAsync(new BackupRequest { Source = Sqlite(path), Repository = scope.Repository }, [b, c], null, None);
 
         Assert.True(outcome.AllSucceeded);
         Assert.Equal([Path.GetFullPath(b), Path.GetFullPath(c)], outcome.Copies.Select(x => x.Target));
