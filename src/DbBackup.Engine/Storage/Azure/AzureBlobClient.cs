@@ -250,11 +250,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
     }
 
     private static HttpRequestMessage Request(HttpMethod method, Uri uri, HttpContent? content)
-    {
-        var request = new HttpRequestMessage(method, uri) { Content = content, Version = HttpVersion.Version11 };
-        if (content is null && (method == HttpMethod.Put || method == HttpMethod.Delete)) request.Content = null;
-        return request;
-    }
+        => new(method, uri) { Content = content, Version = HttpVersion.Version11 };
 
     private static Uri Query(Uri uri, string query)
         => new(uri.OriginalString + (uri.OriginalString.Contains('?') ? "&" : "?") + query, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });

@@ -60,7 +60,7 @@ internal static class AzureCredentialChain
         if (settings.UseImds)
         {
             var imds = settings.ImdsEndpoint ?? UriFrom(env, "AZURE_POD_IDENTITY_AUTHORITY_HOST") ?? new Uri("http://169.254.169.254/");
-            return (new BearerAuth(new ImdsTokenSource(http, imds, managedClientId, "the managed identity via IMDS", SourcesDescription)), location);
+            return (new BearerAuth(new ImdsTokenSource(imds, managedClientId, "the managed identity via IMDS", SourcesDescription)), location);
         }
         throw Missing(SourcesDescription);
     }

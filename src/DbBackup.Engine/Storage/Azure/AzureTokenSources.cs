@@ -156,11 +156,16 @@ internal sealed class AppServiceManagedIdentitySource(HttpClient http, Uri endpo
 /// <summary>
 /// Managed identity of a VM, scale set or container through the instance metadata service:
 /// GET http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&amp;resource=... with Metadata: true.
-/// When IMDS is the last resort and does not answer at all, that means "no credentials here", not a transient failure.
+/// IMDS is the last resort: when nothing accepts the connection within two seconds, that means "no credentials here"
+/// (StorageCredentialsMissing), not a transient failure. A connected but slow IMDS is waited for.
 /// </summary>
-internal sealed class ImdsTokenSource(HttpClient http, Uri endpoint, string? clientId, string name, string sourcesTried) : IAzureTokenSource
+internal sealed class ImdsTokenSource(Uri endpoint, string? clientId, string name, string sourcesTried) : IAzureTokenSource
 {
-    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(2), UseProxy = false })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
     private bool _answeredOnce;
 
     public string Name => name;
@@ -171,11 +176,9 @@ internal sealed class ImdsTokenSource(HttpClient http, Uri endpoint, string? cli
             + Uri.EscapeDataString(AzureTokenProtocol.Resource) + (clientId is null ? "" : "&client_id=" + Uri.EscapeDataString(clientId)));
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Add("Metadata", "true");
-        using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (!_answeredOnce) probe.CancelAfter(ProbeTimeout);
         try
         {
-            var token = await AzureTokenProtocol.RequestAsync(http, request, name, probe.Token).ConfigureAwait(false);
+            var token = await AzureTokenProtocol.RequestAsync(Http, request, name, cancellationToken).ConfigureAwait(false);
             _answeredOnce = true;
             return token;
         }
