@@ -4,7 +4,7 @@
 # same run against the same emulator. Also times dbbackup to a local folder, to separate the upload from the rest
 # of the backup pipeline.
 #
-#   bench/s3-upload-bench.sh [size_mb]      # default 1024; RUNS=3; CONCURRENCY="4 10" (parts in flight per object,
+#   bench/s3-upload-bench.sh [size_mb]      # default 1024; RUNS=3; CONCURRENCY="8 4 10" (parts in flight per object,
 #                                           # through DBBACKUP_S3_MAX_CONCURRENT_PARTS; the first is the default)
 #
 # Data: a generated SQLite database of random BLOBs (incompressible, so `--compression none` stores the same byte
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 size_mb=${1:-1024}
 runs=${RUNS:-3}
-read -r -a concurrency <<<"${CONCURRENCY:-4 10}"
+read -r -a concurrency <<<"${CONCURRENCY:-8 4 10}"
 
 command -v sqlite3 >/dev/null || apt-get install -y --no-install-recommends sqlite3 >/dev/null
 command -v aws >/dev/null || pip install --quiet awscli >&2

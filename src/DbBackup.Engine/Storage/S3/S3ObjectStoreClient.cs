@@ -21,7 +21,7 @@ public sealed class S3ObjectStoreClient : IObjectStoreClient
     public const int DefaultPartSize = 8 << 20;
 
     /// <summary>Default parts of one object in flight.</summary>
-    public const int DefaultMaxConcurrentParts = 4;
+    public const int DefaultMaxConcurrentParts = 8;
 
     private const int MinPartSize = 5 << 20;
 
