@@ -2,7 +2,7 @@
 # Benchmark (not part of .ci/run): a ~1 GB SQLite backup to the GCS emulator through dbbackup, beside a plain upload
 # of the same database file by the official Node SDK (@google-cloud/storage) in the same run, same emulator.
 #
-#   bench/gcs-upload-bench.sh [size_mb]     # size of the generated SQLite database (default 1024)
+#   bench/gcs-upload-bench.sh [size_mb] [runs]   # database size (default 1024 MB), runs (default 3; the median is kept)
 #
 # The database is filled with randomblob() rows (incompressible) and backed up with --compression none, so both sides
 # move ~the same bytes. The firebase-tools emulator accepts bodies up to 130 MiB and no multi-chunk resumable uploads,
@@ -12,6 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 size_mb=${1:-1024}
+runs=${2:-3}
 SDK_VERSION=7.17.0
 TOOLS_DIR=${DBBACKUP_TEST_TOOLS_DIR:-$HOME/.cache/dbbackup-test-tools}
 [ -x /usr/bin/time ] || apt-get install -y --no-install-recommends time >/dev/null
@@ -67,7 +68,7 @@ measure() { # prints "seconds maxrss_mb"
 }
 
 results=()
-for run in 1 2 3; do
+for run in $(seq 1 "$runs"); do
   d=$(measure dotnet "$cli" backup --engine sqlite --database "$db" --repository "gs://bench/dbbackup-$run?endpoint=$endpoint" --compression none --quiet --output json)
   s=$(measure node "$work/sdk-upload.js" "$sdk_dir" "$endpoint" "$db" "sdk-$run")
   echo "run $run: dbbackup $d | sdk $s" >&2
@@ -75,7 +76,7 @@ for run in 1 2 3; do
   curl -fsS -X POST "$endpoint/internal/reset" >/dev/null  # free the emulator's copies between runs
 done
 
-median() { sort -n | sed -n 2p; }
+median() { sort -n | awk '{v[NR]=$0} END{print v[int((NR+1)/2)]}'; }
 d_sec=$(printf '%s\n' "${results[@]}" | cut -d'|' -f1 | cut -d' ' -f1 | median)
 d_rss=$(printf '%s\n' "${results[@]}" | cut -d'|' -f1 | cut -d' ' -f2 | median)
 s_sec=$(printf '%s\n' "${results[@]}" | cut -d'|' -f2 | cut -d' ' -f1 | median)
@@ -83,7 +84,7 @@ s_rss=$(printf '%s\n' "${results[@]}" | cut -d'|' -f2 | cut -d' ' -f2 | median)
 mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN{printf "%.0f", b/1048576/s}'; }
 {
   echo
-  echo "## $(date -u +%Y-%m-%dT%H:%MZ) — ${bytes} byte SQLite database (randomblob rows), firebase-tools emulator, median of 3"
+  echo "## $(date -u +%Y-%m-%dT%H:%MZ) — ${bytes} byte SQLite database (randomblob rows), firebase-tools emulator, median of $runs run(s), load average $(cut -d' ' -f1 /proc/loadavg)"
   echo
   echo "| client | seconds | MiB/s | peak RSS MiB |"
   echo "|---|---|---|---|"

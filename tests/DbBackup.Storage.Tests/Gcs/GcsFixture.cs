@@ -32,7 +32,11 @@ public sealed class GcsFixture : IStorageFixture
         return StorageRegistry.Open(location, WithTestDefaults(options, ListPageSize));
     }
 
-    /// <summary>The caller's options (retries, timeouts) with an empty environment unless the caller injected one.</summary>
+    /// <summary>
+    /// The caller's options (retries, timeouts) with an empty environment unless the caller injected one. A part size
+    /// from the caller is not passed on: the emulator cannot take multi-chunk resumable uploads, so objects keep going up
+    /// in one request (the adapter's plain-http default).
+    /// </summary>
     public static StorageOptions WithTestDefaults(StorageOptions? options, int listPageSize)
     {
         if (options is null) return new StorageOptions { Environment = EmptyEnvironment, ListPageSize = listPageSize, RetryBaseDelay = TimeSpan.FromMilliseconds(50) };
@@ -40,7 +44,6 @@ public sealed class GcsFixture : IStorageFixture
         return new StorageOptions
         {
             Environment = environment,
-            PartSize = options.PartSize,
             MaxConcurrentParts = options.MaxConcurrentParts,
             ListPageSize = options.ListPageSize ?? listPageSize,
             MaxRetries = options.MaxRetries,
