@@ -35,7 +35,7 @@ echo "== generating a ${size_mb} MB SQLite database" >&2
 rows=$((size_mb * 1024 * 1024 / 1100))
 sqlite3 "$db" "PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
   CREATE TABLE blobs(id INTEGER PRIMARY KEY, body BLOB);
-  WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT $rows) INSERT INTO blobs SELECT x, randomblob(1024) FROM c;"
+  WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT $rows) INSERT INTO blobs SELECT x, randomblob(1024) FROM c;" >/dev/null
 bytes=$(stat -c %s "$db")
 echo "database: $bytes bytes" >&2
 

@@ -16,6 +16,8 @@ EmulatorRegistry.set(Emulators.STORAGE, emulator);
 createApp('dbbackup-test', emulator).then((app) => {
     const server = app.listen(port, '127.0.0.1', () => console.log(`gcs emulator listening on 127.0.0.1:${port}`));
     server.requestTimeout = 0;
+    server.keepAliveTimeout = 65000; // clients (the Node SDK) reuse idle sockets; Node's 5 s default closes them under load (EPIPE)
+    server.headersTimeout = 66000;
     const stop = () => server.close(() => process.exit(0));
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

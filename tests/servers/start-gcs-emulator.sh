@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the firebase-tools Cloud Storage emulator (GCS JSON API) on a free 127.0.0.1 port.
 # Usage: start-gcs-emulator.sh <run dir>. stdout: `export DBBACKUP_TEST_GCS_ENDPOINT=http://127.0.0.1:PORT`.
-# firebase-tools (~300 MB) is installed once into $DBBACKUP_TEST_TOOLS_DIR/firebase-tools-<version>.
+# firebase-tools (~300 MB) is installed once into $DBBACKUP_TEST_TOOLS_DIR/firebase-tools-<version>, without optional
+# dependencies (superstatic's re2 would otherwise be compiled from source here: no prebuilt download is reachable).
 # The emulator serves media/multipart and single-request resumable uploads, ranged downloads, listing and deletes;
 # it finalizes a resumable upload on its first chunk and caps bodies at 130 MiB (see docs/storage/gcs.md).
 set -euo pipefail
@@ -18,7 +19,7 @@ PKG_DIR="$TOOLS_DIR/firebase-tools-$FIREBASE_TOOLS_VERSION"
 if [[ ! -f "$PKG_DIR/.installed" ]]; then
     log "installing firebase-tools@$FIREBASE_TOOLS_VERSION into $PKG_DIR (once; ~300 MB)"
     mkdir -p "$PKG_DIR"
-    (cd "$PKG_DIR" && npm install --no-audit --no-fund --loglevel=error --prefix . "firebase-tools@$FIREBASE_TOOLS_VERSION" >&2) \
+    (cd "$PKG_DIR" && npm install --no-audit --no-fund --loglevel=error --omit=optional --prefix . "firebase-tools@$FIREBASE_TOOLS_VERSION" >&2) \
         || die "npm install firebase-tools@$FIREBASE_TOOLS_VERSION failed"
     touch "$PKG_DIR/.installed"
 fi

@@ -71,7 +71,9 @@ public sealed class GcsResumableDouble : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        var path = request.Path.Value ?? "";
+        // The raw target: Kestrel's decoded Path would decode "%2520" once already.
+        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget;
+        var path = raw.Split('?')[0];
         Requests.Enqueue((request.Method, path + request.QueryString, request.Headers.ContentRange.FirstOrDefault(), request.Headers.Authorization.FirstOrDefault()));
         var body = new MemoryStream();
         await request.Body.CopyToAsync(body);
@@ -86,7 +88,7 @@ public sealed class GcsResumableDouble : IAsyncDisposable
             var name = request.Query["name"].ToString();
             if (request.Query["uploadType"] == "media")
             {
-                Objects[name] = body.ToArray();
+                Store(name, body.ToArray());
                 await Json(context, Metadata(name));
                 return;
             }
@@ -204,7 +206,7 @@ public sealed class GcsResumableDouble : IAsyncDisposable
         if (total is { } t && session.Data.Length == t)
         {
             session.Finalized = true;
-            Objects[session.Name] = session.Data.ToArray();
+            Store(session.Name, session.Data.ToArray());
             await Json(context, Metadata(session.Name));
             return;
         }
@@ -213,11 +215,19 @@ public sealed class GcsResumableDouble : IAsyncDisposable
         if (session.Data.Length > 0) response.Headers["Range"] = $"bytes=0-{session.Data.Length - 1}";
     }
 
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _updated = new(StringComparer.Ordinal);
+
+    private void Store(string name, byte[] data)
+    {
+        _updated[name] = DateTimeOffset.UtcNow;
+        Objects[name] = data;
+    }
+
     private Dictionary<string, object?> Metadata(string name) => new()
     {
         ["name"] = name,
         ["size"] = (Objects.TryGetValue(name, out var d) ? d.Length : 0).ToString(CultureInfo.InvariantCulture),
-        ["updated"] = "2026-01-02T03:04:05.000Z",
+        ["updated"] = _updated.GetValueOrDefault(name, DateTimeOffset.UnixEpoch).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
     };
 
     private static Task Json(HttpContext context, object value)

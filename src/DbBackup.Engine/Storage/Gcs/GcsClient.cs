@@ -30,8 +30,6 @@ public sealed class GcsClient : IObjectStoreClient
     /// </summary>
     public const int EmulatorPartSize = 100 * 1024 * 1024;
 
-    private const string FinalTag = "final";
-
     private static readonly HttpClient SharedHttp = new(new SocketsHttpHandler
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
@@ -44,6 +42,7 @@ public sealed class GcsClient : IObjectStoreClient
     private readonly GcsLocation _location;
     private readonly GcsCredentials _credentials;
     private readonly ConcurrentDictionary<string, bool> _uncertainSessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Offset, byte[] Data)> _tails = new(StringComparer.Ordinal);
 
     internal GcsClient(GcsLocation location, StorageOptions options, HttpClient? http = null)
     {
@@ -102,37 +101,61 @@ public sealed class GcsClient : IObjectStoreClient
 
     public async Task<string> UploadPartAsync(UploadPart part, CancellationToken cancellationToken)
     {
-        var session = new Uri(part.UploadId);
-        var start = part.Offset;
-        var end = part.Offset + part.Content.Length; // exclusive
-        // A chunk shorter than a whole number of 256 KiB units can only be the last one: it carries the total size and finalizes.
-        var isLast = part.Content.Length % ChunkGranularity != 0;
-        long? total = isLast ? end : null;
         if (part.Content.Length == 0) throw new ArgumentException("Empty parts are not uploaded.", nameof(part));
+        if (_tails.TryGetValue(part.UploadId, out var earlier) && earlier.Offset < part.Offset)
+            throw new InvalidOperationException("Only the last part of a GCS resumable upload may be shorter than a whole number of 256 KiB units.");
+        // Non-final chunks must be whole 256 KiB units, and a chunk that carries the total size makes the object visible.
+        // So the unaligned tail of the (necessarily last) short part stays here, under 256 KiB, and goes up with the total
+        // size only in CompleteMultipartAsync: a cancelled or failed writer never makes anything visible.
+        var aligned = part.Content.Length / ChunkGranularity * ChunkGranularity;
+        if (aligned < part.Content.Length) _tails[part.UploadId] = (part.Offset + aligned, part.Content[aligned..].ToArray());
+        if (aligned > 0) await SendChunkAsync(part.UploadId, part.Key, part.Content[..aligned], part.Offset, total: null, cancellationToken).ConfigureAwait(false);
+        return "persisted:" + (part.Offset + aligned).ToString(CultureInfo.InvariantCulture);
+    }
 
-        if (_uncertainSessions.ContainsKey(part.UploadId))
+    public async Task CompleteMultipartAsync(string key, string uploadId, IReadOnlyList<string> partTags, long totalLength, CancellationToken cancellationToken)
+    {
+        var (offset, tail) = _tails.TryGetValue(uploadId, out var t) ? t : (totalLength, Array.Empty<byte>());
+        if (offset + tail.Length != totalLength)
+            throw new InvalidOperationException($"The upload of '{key}' ends at {offset + tail.Length}, not at its total length {totalLength}.");
+        await SendChunkAsync(uploadId, key, tail, offset, totalLength, cancellationToken).ConfigureAwait(false);
+        _tails.TryRemove(uploadId, out _);
+        _uncertainSessions.TryRemove(uploadId, out _);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="data"/> (object bytes from <paramref name="dataOffset"/>) to a resumable session, continuing
+    /// from what the service reports persisted; with <paramref name="total"/> the request finalizes the object.
+    /// </summary>
+    private async Task SendChunkAsync(string uploadId, string key, ReadOnlyMemory<byte> data, long dataOffset, long? total, CancellationToken cancellationToken)
+    {
+        var session = new Uri(uploadId);
+        var start = dataOffset;
+        var end = dataOffset + data.Length; // exclusive
+        if (_uncertainSessions.ContainsKey(uploadId))
         {
             // An earlier attempt broke off: ask how much the service persisted and continue from there.
-            var (persisted, finalized) = await QueryPersistedAsync(session, part.Key, cancellationToken).ConfigureAwait(false);
-            if (finalized) return FinalTag;
-            if (persisted < start || persisted > end)
-                throw new StorageRequestException($"{DisplayLocation}: the resumable upload of '{part.Key}' holds {persisted} bytes where {start} were expected.", isTransient: false);
+            var (persisted, finalized) = await QueryPersistedAsync(session, key, cancellationToken).ConfigureAwait(false);
+            if (finalized && total is not null) return;
+            if (finalized || persisted < start || persisted > end)
+                throw new StorageRequestException($"{DisplayLocation}: the resumable upload of '{key}' holds {persisted} bytes where {start} were expected.", isTransient: false);
             start = persisted;
-            _uncertainSessions.TryRemove(part.UploadId, out _);
+            _uncertainSessions.TryRemove(uploadId, out _);
         }
 
         while (start < end)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = Body(part.Content[(int)(start - part.Offset)..]) };
-            request.Content.Headers.TryAddWithoutValidation("Content-Range", $"bytes {start}-{end - 1}/{(total is { } t ? t.ToString(CultureInfo.InvariantCulture) : "*")}");
+            using var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = Body(data[(int)(start - dataOffset)..]) };
+            request.Content.Headers.TryAddWithoutValidation("Content-Range",
+                $"bytes {start}-{end - 1}/{(total is { } size ? size.ToString(CultureInfo.InvariantCulture) : "*")}");
             HttpResponseMessage response;
             try
             {
-                response = await SendAsync(request, "upload a chunk of", part.Key, cancellationToken).ConfigureAwait(false);
+                response = await SendAsync(request, "upload a chunk of", key, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
-                _uncertainSessions[part.UploadId] = true;
+                _uncertainSessions[uploadId] = true;
                 throw;
             }
             using (response)
@@ -143,45 +166,33 @@ public sealed class GcsClient : IObjectStoreClient
                     var persisted = PersistedEnd(response);
                     if (persisted <= start)
                     {
-                        _uncertainSessions[part.UploadId] = true;
-                        throw new StorageRequestException($"{DisplayLocation}: the service persisted nothing of a chunk of '{part.Key}'.", isTransient: true, 308);
+                        _uncertainSessions[uploadId] = true;
+                        throw new StorageRequestException($"{DisplayLocation}: the service persisted nothing of a chunk of '{key}'.", isTransient: true, 308);
                     }
                     start = Math.Min(persisted, end);
                     continue;
                 }
                 if (response.IsSuccessStatusCode)
                 {
-                    if (!isLast)
+                    if (total is null)
                     {
                         throw new StorageRequestException(
-                            $"{DisplayLocation}: the service finalized the resumable upload of '{part.Key}' after a chunk that did not carry the total size " +
+                            $"{DisplayLocation}: the service finalized the resumable upload of '{key}' after a chunk that did not carry the total size " +
                             "(the firebase-tools storage emulator does this: it supports single-request resumable uploads only).",
                             isTransient: false, (int)response.StatusCode,
                             "Against an emulator use a part size larger than every object (the default for plain-http endpoints), or use Google Cloud Storage.");
                     }
-                    return FinalTag;
+                    return;
                 }
-                _uncertainSessions[part.UploadId] = true;
-                await EnsureSuccessAsync(response, "upload a chunk of", part.Key, cancellationToken).ConfigureAwait(false);
+                _uncertainSessions[uploadId] = true;
+                await EnsureSuccessAsync(response, "upload a chunk of", key, cancellationToken).ConfigureAwait(false);
             }
         }
-        // Every byte is persisted. The last chunk should have finalized the object; if the service only answered 308, finalize now.
-        if (isLast) return await FinalizeAsync(session, part.Key, end, cancellationToken).ConfigureAwait(false);
-        return "persisted:" + end.ToString(CultureInfo.InvariantCulture);
+        // Every byte is persisted; with the total known, finalize with an empty request (also when there was no tail).
+        if (total is { } length) await FinalizeAsync(session, key, length, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task CompleteMultipartAsync(string key, string uploadId, IReadOnlyList<string> partTags, long totalLength, CancellationToken cancellationToken)
-    {
-        if (partTags.Count > 0 && partTags[^1] == FinalTag) return;
-        var session = new Uri(uploadId);
-        var (persisted, finalized) = await QueryPersistedAsync(session, key, cancellationToken).ConfigureAwait(false);
-        if (finalized) return;
-        if (persisted != totalLength)
-            throw new StorageRequestException($"{DisplayLocation}: the resumable upload of '{key}' holds {persisted} of {totalLength} bytes.", isTransient: false);
-        await FinalizeAsync(session, key, totalLength, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<string> FinalizeAsync(Uri session, string key, long total, CancellationToken cancellationToken)
+    private async Task FinalizeAsync(Uri session, string key, long total, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Put, session) { Content = Body(ReadOnlyMemory<byte>.Empty) };
         request.Content.Headers.TryAddWithoutValidation("Content-Range", $"bytes */{total.ToString(CultureInfo.InvariantCulture)}");
@@ -189,7 +200,6 @@ public sealed class GcsClient : IObjectStoreClient
         if ((int)response.StatusCode == 308)
             throw new StorageRequestException($"{DisplayLocation}: the service did not finalize the upload of '{key}' ({PersistedEnd(response)} of {total} bytes persisted).", isTransient: false, 308);
         await EnsureSuccessAsync(response, "finish the upload of", key, cancellationToken).ConfigureAwait(false);
-        return FinalTag;
     }
 
     /// <summary>Asks a resumable session how many bytes it holds (a PUT with <c>Content-Range: bytes */*</c>).</summary>
@@ -216,6 +226,7 @@ public sealed class GcsClient : IObjectStoreClient
     public async Task AbortMultipartAsync(string key, string uploadId, CancellationToken cancellationToken)
     {
         _uncertainSessions.TryRemove(uploadId, out _);
+        _tails.TryRemove(uploadId, out _);
         using var request = new HttpRequestMessage(HttpMethod.Delete, new Uri(uploadId));
         using var response = await SendAsync(request, "cancel the upload of", key, cancellationToken).ConfigureAwait(false);
         var status = (int)response.StatusCode;
