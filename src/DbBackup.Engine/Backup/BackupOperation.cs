@@ -20,6 +20,7 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
     public async Task<BackupRecord> RunAsync(BackupRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
+        TimingTrace.Mark("backup: start");
         var connector = ConnectorRegistry.Get(request.Source.Engine);
         var database = connector.RepositoryName(request.Source);
         var repository = new BackupRepository(StorageRegistry.Open(request.Repository));
@@ -28,10 +29,12 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
         try
         {
             var description = await connector.DescribeAsync(request.Source, cancellationToken).ConfigureAwait(false);
+            TimingTrace.Mark("backup: source described");
             events?.Report(new MessageEvent(MessageLevel.Verbose,
                 $"Backing up {request.Source} ({request.Source.Engine} {description.ServerVersion}) with {description.ToolName ?? "built-in API"} {description.ToolVersion} to {repository.DisplayLocation}."));
 
             var catalog = await opening.ConfigureAwait(false);
+            TimingTrace.Mark("backup: catalog open");
             var swept = await repository.SweepAsync(database, cancellationToken).ConfigureAwait(false);
             if (swept.Count > 0)
                 events?.Report(new MessageEvent(MessageLevel.Verbose, $"Removed leftovers of {swept.Count} interrupted backup(s): {string.Join(", ", swept)}."));
@@ -41,6 +44,7 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
             backupId = BackupRepository.NewBackupId(start);
             var prefix = BackupRepository.PrefixOf(database, backupId);
             await repository.WriteLeaseAsync(database, backupId, cancellationToken).ConfigureAwait(false);
+            TimingTrace.Mark("backup: swept, lease written");
 
             var options = new PipelineOptions
             {
@@ -55,9 +59,12 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
             {
                 await using (var ticker = new ProgressTicker(events, $"Backing up {database}", () => writer.BytesWritten, description.EstimatedSize) { Status = "dumping" })
                 {
+                    TimingTrace.Mark("backup: pipeline ready, dump starting");
                     await connector.DumpAsync(request.Source, writer, cancellationToken).ConfigureAwait(false);
+                    TimingTrace.Mark("backup: dump finished");
                     ticker.Status = "finishing";
                     summary = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                    TimingTrace.Mark("backup: pipeline complete (last volume and index committed)");
                 }
             }
 
@@ -78,10 +85,13 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
             };
             await repository.WriteManifestAsync(manifest, keys, cancellationToken).ConfigureAwait(false);
             await repository.DeleteLeaseAsync(database, backupId, CancellationToken.None).ConfigureAwait(false);
+            TimingTrace.Mark("backup: manifest written, lease removed");
 
             var record = manifest.ToRecord(repository.DisplayLocation);
             catalog.Upsert(record);
             catalog.RecordRun("backup", repository.DisplayLocation, database, backupId, start, true, null, null);
+            TimingTrace.Mark("backup: catalog updated");
+            TimingTrace.ReportStages();
             return record;
         }
         catch (Exception e)

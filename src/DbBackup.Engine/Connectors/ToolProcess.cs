@@ -164,11 +164,23 @@ internal static class ToolProcess
         {
             var buffer = new byte[CopyBufferSize];
             int read;
+            var first = true;
+            var started = TimingTrace.Start();
             while ((read = childStdout.Read(buffer, 0, buffer.Length)) > 0)
             {
+                TimingTrace.Add(TimingTrace.Stage.PipeRead, started);
+                if (first)
+                {
+                    first = false;
+                    TimingTrace.Mark("tool: first output bytes");
+                }
                 cancellationToken.ThrowIfCancellationRequested();
+                started = TimingTrace.Start();
                 output.Write(buffer, 0, read);
+                TimingTrace.Add(TimingTrace.Stage.PipelineWrite, started);
+                started = TimingTrace.Start();
             }
+            TimingTrace.Mark("tool: output ended");
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static async Task FeedInputAsync(Stream childStdin, Stream? input, CancellationToken cancellationToken)

@@ -228,7 +228,9 @@ public sealed class BackupDataWriter : Stream
         var offset = 0;
         while (_staged - offset > _chunker.MaxSize)
         {
+            var started = TimingTrace.Start();
             var length = _chunker.NextChunkLength(_staging.AsSpan(offset, _staged - offset), final: false);
+            TimingTrace.Add(TimingTrace.Stage.Chunking, started);
             if (length <= 0 || length > _chunker.MaxSize) throw new InvalidOperationException($"Chunker {_chunker.Name} returned {length} with {_staged - offset} bytes available.");
             length = Math.Min(length, _chunkLimit);
             var enqueue = EnqueueAsync(offset, length, final: false, cancellationToken);
@@ -263,7 +265,12 @@ public sealed class BackupDataWriter : Stream
         }, token);
         try
         {
-            if (!_frames.Writer.TryWrite(work)) await _frames.Writer.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+            if (!_frames.Writer.TryWrite(work))
+            {
+                var started = TimingTrace.Start();
+                await _frames.Writer.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+                TimingTrace.Add(TimingTrace.Stage.ProducerWait, started);
+            }
         }
         catch (ChannelClosedException)
         {

@@ -95,6 +95,7 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
         }
         var arguments = new List<string> { "--format=custom", "--compress=0" };
         arguments.AddRange(ConnectionArguments(connection));
+        TimingTrace.Mark("pg_dump: starting");
         await ToolProcess.RunAsync(Invocation(tool, arguments, connection), null, output, cancellationToken).ConfigureAwait(false);
     }
 
