@@ -26,6 +26,11 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
         var repository = new BackupRepository(StorageRegistry.Open(request.Repository));
         var opening = catalogSource.IsValueCreated ? Task.FromResult(catalogSource.Value) : Task.Run(() => catalogSource.Value, CancellationToken.None);
         string? backupId = null;
+        // Connectors whose dump is a streaming tool start it now; it writes once the pipeline is attached below.
+        using var dumpCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var earlyOutput = connector.DumpStartsEarly ? new DeferredWriteStream() : null;
+        var dumping = earlyOutput is null ? null
+            : Task.Run(() => connector.DumpAsync(request.Source, earlyOutput, dumpCancellation.Token), CancellationToken.None);
         try
         {
             var description = await connector.DescribeAsync(request.Source, cancellationToken).ConfigureAwait(false);
@@ -60,7 +65,15 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
                 await using (var ticker = new ProgressTicker(events, $"Backing up {database}", () => writer.BytesWritten, description.EstimatedSize) { Status = "dumping" })
                 {
                     TimingTrace.Mark("backup: pipeline ready, dump starting");
-                    await connector.DumpAsync(request.Source, writer, cancellationToken).ConfigureAwait(false);
+                    if (dumping is null)
+                    {
+                        await connector.DumpAsync(request.Source, writer, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        earlyOutput!.Attach(writer);
+                        await dumping.ConfigureAwait(false);
+                    }
                     TimingTrace.Mark("backup: dump finished");
                     ticker.Status = "finishing";
                     summary = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -96,6 +109,7 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
         }
         catch (Exception e)
         {
+            if (dumping is not null) await StopDumpAsync(dumping, earlyOutput!, dumpCancellation, e).ConfigureAwait(false);
             if (backupId is not null) await RemoveUncommittedAsync(repository, database, backupId, events).ConfigureAwait(false);
             // A catalog that failed to open reports that failure instead (as it did when it opened first).
             var catalog = await opening.ConfigureAwait(false);
@@ -114,6 +128,24 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource)
         if (encryption is null || !encryption.IsEnabled) return null;
         var chunkIdKey = await repository.OpenRepositoryKeyAsync(encryption, create: true, cancellationToken).ConfigureAwait(false);
         return BackupKeys.Create(encryption, chunkIdKey);
+    }
+
+    /// <summary>
+    /// Stops an early-started dump after the backup failed elsewhere (or the dump itself failed): cancelling kills
+    /// the tool, abandoning releases a write waiting for the pipeline. Waits for it, so no child outlives the backup.
+    /// </summary>
+    private static async Task StopDumpAsync(Task dumping, DeferredWriteStream output, CancellationTokenSource cancellation, Exception failure)
+    {
+        if (!dumping.IsCompleted) await cancellation.CancelAsync().ConfigureAwait(false);
+        output.Abandon();
+        try
+        {
+            await dumping.ConfigureAwait(false);
+        }
+        catch (Exception stopped) when (ReferenceEquals(stopped, failure) || stopped is OperationCanceledException or DbBackupException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The backup's own failure (possibly this very exception) is the one reported; the stopped dump's is a consequence.
+        }
     }
 
     private static async Task RemoveUncommittedAsync(BackupRepository repository, string database, string backupId, IProgress<EngineEvent>? events)
