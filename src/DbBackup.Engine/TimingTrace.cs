@@ -35,6 +35,17 @@ internal static class TimingTrace
         Count,
     }
 
+    private static long _reads;
+    private static long _readBytes;
+
+    /// <summary>Counts one read of a tool's output (to see the average read size).</summary>
+    public static void CountRead(int bytes)
+    {
+        if (!Enabled) return;
+        Interlocked.Increment(ref _reads);
+        Interlocked.Add(ref _readBytes, bytes);
+    }
+
     public static long Start() => Enabled ? Stopwatch.GetTimestamp() : 0;
 
     public static void Add(Stage stage, long started)
@@ -61,6 +72,10 @@ internal static class TimingTrace
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"dbbackup timing:   stage {(Stage)i,-14} {ticks * 1000.0 / Stopwatch.Frequency,7:F0} ms"));
         }
+        var reads = Interlocked.Exchange(ref _reads, 0);
+        var readBytes = Interlocked.Exchange(ref _readBytes, 0);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"dbbackup timing:   tool output: {reads} reads, {(reads == 0 ? 0 : readBytes / reads / 1024)} KiB on average"));
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"dbbackup timing:   gc {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections, {GC.GetTotalAllocatedBytes() / 1024 / 1024} MB allocated, pause {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms"));
     }
