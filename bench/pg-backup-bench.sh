@@ -30,10 +30,12 @@ psql -q -d "$db" -c "CREATE TABLE notes AS SELECT g AS id, md5(g::text) || ' ' |
 size=$(psql -Atq -d "$db" -c "select pg_database_size('$db')")
 echo "database size: $((size / 1024 / 1024)) MB" >&2
 
-dotnet build "$repo/src/DbBackup.Cli" -c Release -v q -nologo >/dev/null
-cli="$repo/src/DbBackup.Cli/bin/Release/net10.0/dbbackup.dll"
 work=$(mktemp -d)
 trap 'rm -rf "$work"; "$repo/tests/stop-test-servers.sh" >/dev/null 2>&1 || true' EXIT
+# The CLI as it is shipped: published for this runtime, ReadyToRun (precompiled; see src/DbBackup.Cli/DbBackup.Cli.csproj).
+echo "== publishing the CLI (ReadyToRun)" >&2
+dotnet publish "$repo/src/DbBackup.Cli" -c Release -r linux-x64 --self-contained false -o "$work/cli" -v q -nologo >/dev/null
+cli="$work/cli/dbbackup"
 export DBBACKUP_CATALOG="$work/catalog.db" DBBACKUP_PASSWORD=$PGPASSWORD
 
 measure() { # name command... ; prints "seconds maxrss_kb"
@@ -43,12 +45,13 @@ measure() { # name command... ; prints "seconds maxrss_kb"
 }
 
 declare -a raw_t raw_m ours_t ours_m
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq $runs); do
   rm -f "$work/raw.zst"
   read -r t m < <(measure bash -c "pg_dump -Fc -Z0 -d '$db' | zstd -1 -q -o '$work/raw.zst'")
   raw_t+=("$t"); raw_m+=("$m")
   rm -rf "$work/repo"
-  read -r t m < <(measure dotnet "$cli" backup --engine postgresql --server "$PGHOST" --port "$PGPORT" --username "$PGUSER" \
+  read -r t m < <(measure "$cli" backup --engine postgresql --server "$PGHOST" --port "$PGPORT" --username "$PGUSER" \
       --database "$db" --repository "$work/repo" --compression zstd --compression-level 1 --quiet)
   ours_t+=("$t"); ours_m+=("$m")
 done
@@ -64,7 +67,7 @@ report=$(cat <<MD
 | \`pg_dump -Fc -Z0 \| zstd -1 > file\` | $rt | $((rm_ / 1024)) (/usr/bin/time of bash; pg_dump/zstd each smaller) | $((raw_size / 1024 / 1024)) |
 | \`dbbackup backup --compression zstd --compression-level 1\` | $ot | $((om / 1024)) | $((ours_size / 1024 / 1024)) |
 
-Ratio dbbackup / raw: **$ratio** (target ≤ 1.25). Runs: raw ${raw_t[*]}; dbbackup ${ours_t[*]}.
+Ratio dbbackup / raw: **$ratio** (target ≤ 1.25). Runs: raw ${raw_t[*]}; dbbackup ${ours_t[*]}. Load average before/after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg).
 MD
 )
 echo "$report"

@@ -20,18 +20,26 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource, Storage
     public async Task<BackupRecord> RunAsync(BackupRequest request, IProgress<EngineEvent>? events, CancellationToken cancellationToken)
     {
         var start = DateTimeOffset.UtcNow;
+        TimingTrace.Mark("backup: start");
         var connector = ConnectorRegistry.Get(request.Source.Engine);
         var database = connector.RepositoryName(request.Source);
         var repository = new BackupRepository(StorageRegistry.Open(request.Repository, storageOptions));
         var opening = catalogSource.IsValueCreated ? Task.FromResult(catalogSource.Value) : Task.Run(() => catalogSource.Value, CancellationToken.None);
         string? backupId = null;
+        // Connectors whose dump is a streaming tool start it now; it writes once the pipeline is attached below.
+        using var dumpCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var earlyOutput = connector.DumpStartsEarly ? new DeferredWriteStream() : null;
+        var dumping = earlyOutput is null ? null
+            : Task.Run(() => connector.DumpAsync(request.Source, earlyOutput, dumpCancellation.Token), CancellationToken.None);
         try
         {
             var description = await connector.DescribeAsync(request.Source, cancellationToken).ConfigureAwait(false);
+            TimingTrace.Mark("backup: source described");
             events?.Report(new MessageEvent(MessageLevel.Verbose,
                 $"Backing up {request.Source} ({request.Source.Engine} {description.ServerVersion}) with {description.ToolName ?? "built-in API"} {description.ToolVersion} to {repository.DisplayLocation}."));
 
             var catalog = await opening.ConfigureAwait(false);
+            TimingTrace.Mark("backup: catalog open");
             var swept = await repository.SweepAsync(database, cancellationToken).ConfigureAwait(false);
             if (swept.Count > 0)
                 events?.Report(new MessageEvent(MessageLevel.Verbose, $"Removed leftovers of {swept.Count} interrupted backup(s): {string.Join(", ", swept)}."));
@@ -41,6 +49,7 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource, Storage
             backupId = BackupRepository.NewBackupId(start);
             var prefix = BackupRepository.PrefixOf(database, backupId);
             await repository.WriteLeaseAsync(database, backupId, cancellationToken).ConfigureAwait(false);
+            TimingTrace.Mark("backup: swept, lease written");
 
             var options = new PipelineOptions
             {
@@ -55,9 +64,20 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource, Storage
             {
                 await using (var ticker = new ProgressTicker(events, $"Backing up {database}", () => writer.BytesWritten, description.EstimatedSize) { Status = "dumping" })
                 {
-                    await connector.DumpAsync(request.Source, writer, cancellationToken).ConfigureAwait(false);
+                    TimingTrace.Mark("backup: pipeline ready, dump starting");
+                    if (dumping is null)
+                    {
+                        await connector.DumpAsync(request.Source, writer, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        earlyOutput!.Attach(writer);
+                        await dumping.ConfigureAwait(false);
+                    }
+                    TimingTrace.Mark("backup: dump finished");
                     ticker.Status = "finishing";
                     summary = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                    TimingTrace.Mark("backup: pipeline complete (last volume and index committed)");
                 }
             }
 
@@ -78,14 +98,18 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource, Storage
             };
             await repository.WriteManifestAsync(manifest, keys, cancellationToken).ConfigureAwait(false);
             await repository.DeleteLeaseAsync(database, backupId, CancellationToken.None).ConfigureAwait(false);
+            TimingTrace.Mark("backup: manifest written, lease removed");
 
             var record = manifest.ToRecord(repository.DisplayLocation);
             catalog.Upsert(record);
             catalog.RecordRun("backup", repository.DisplayLocation, database, backupId, start, true, null, null);
+            TimingTrace.Mark("backup: catalog updated");
+            TimingTrace.ReportStages();
             return record;
         }
         catch (Exception e)
         {
+            if (dumping is not null) await StopDumpAsync(dumping, earlyOutput!, dumpCancellation, e).ConfigureAwait(false);
             if (backupId is not null) await RemoveUncommittedAsync(repository, database, backupId, events).ConfigureAwait(false);
             // A catalog that failed to open reports that failure instead (as it did when it opened first).
             var catalog = await opening.ConfigureAwait(false);
@@ -104,6 +128,24 @@ internal sealed class BackupOperation(Lazy<BackupCatalog> catalogSource, Storage
         if (encryption is null || !encryption.IsEnabled) return null;
         var chunkIdKey = await repository.OpenRepositoryKeyAsync(encryption, create: true, cancellationToken).ConfigureAwait(false);
         return BackupKeys.Create(encryption, chunkIdKey);
+    }
+
+    /// <summary>
+    /// Stops an early-started dump after the backup failed elsewhere (or the dump itself failed): cancelling kills
+    /// the tool, abandoning releases a write waiting for the pipeline. Waits for it, so no child outlives the backup.
+    /// </summary>
+    private static async Task StopDumpAsync(Task dumping, DeferredWriteStream output, CancellationTokenSource cancellation, Exception failure)
+    {
+        if (!dumping.IsCompleted) await cancellation.CancelAsync().ConfigureAwait(false);
+        output.Abandon();
+        try
+        {
+            await dumping.ConfigureAwait(false);
+        }
+        catch (Exception stopped) when (ReferenceEquals(stopped, failure) || stopped is OperationCanceledException or DbBackupException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The backup's own failure (possibly this very exception) is the one reported; the stopped dump's is a consequence.
+        }
     }
 
     private static async Task RemoveUncommittedAsync(BackupRepository repository, string database, string backupId, IProgress<EngineEvent>? events)

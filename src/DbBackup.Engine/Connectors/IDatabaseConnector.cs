@@ -36,6 +36,14 @@ public interface IDatabaseConnector
     /// <summary>Writes the engine's logical dump (or, for SQLite, a consistent database file) to <paramref name="output"/>.</summary>
     Task DumpAsync(ConnectionOptions connection, Stream output, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether a backup may start <see cref="DumpAsync"/> right away, beside describing the source and preparing the
+    /// repository: its output then waits for the pipeline, so only the tool's start-up (connecting, reading the
+    /// catalog) overlaps. True for dumps that are a streaming child tool; the dump's errors still come after the
+    /// description's.
+    /// </summary>
+    bool DumpStartsEarly => false;
+
     /// <summary>The chunker suited to this connector's dump format.</summary>
     IChunker CreateChunker();
 

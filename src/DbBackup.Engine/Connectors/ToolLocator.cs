@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -29,12 +28,13 @@ internal static class ToolLocator
     internal static readonly AsyncLocal<string?> PathOverride = new();
 
     /// <summary>
-    /// Versions already read in this process, keyed by path, spec, size and last-write time: a backup describes the
-    /// source and then dumps it, and spawning <c>--version</c> twice (through Debian's Perl pg_wrapper) costs ~0.2-0.4 s.
-    /// A replaced or rewritten tool has another size or time and is asked again; so is any tool after
-    /// <see cref="VersionLifetime"/> (a wrapper such as pg_wrapper may pick another version once packages change).
+    /// Versions already read (or being read) in this process, keyed by path, spec, size and last-write time: a backup
+    /// describes the source while its dump starts, and spawning <c>--version</c> twice (through Debian's Perl pg_wrapper)
+    /// costs ~0.2-0.4 s. Concurrent callers share one probe; a failed or cancelled probe is forgotten. A replaced or
+    /// rewritten tool has another size or time and is asked again; so is any tool after <see cref="VersionLifetime"/>
+    /// (a wrapper such as pg_wrapper may pick another version once packages change).
     /// </summary>
-    private static readonly ConcurrentDictionary<(ToolSpec Spec, string Path, long Length, DateTime WriteTime), (ToolInfo Tool, long ReadAt)> Versions = new();
+    private static readonly Dictionary<(ToolSpec Spec, string Path, long Length, DateTime WriteTime), (Task<ToolInfo> Probe, long ReadAt)> Versions = new();
 
     private static readonly TimeSpan VersionLifetime = TimeSpan.FromMinutes(1);
 
@@ -46,10 +46,37 @@ internal static class ToolLocator
 
         var file = new FileInfo(path);
         var key = (spec, path, file.Length, file.LastWriteTimeUtc);
-        if (Versions.TryGetValue(key, out var known) && Stopwatch.GetElapsedTime(known.ReadAt) < VersionLifetime)
+        Task<ToolInfo> probe;
+        lock (Versions)
         {
-            return known.Tool;
+            if (Versions.TryGetValue(key, out var known) && Stopwatch.GetElapsedTime(known.ReadAt) < VersionLifetime)
+            {
+                probe = known.Probe;
+            }
+            else
+            {
+                probe = ProbeAsync(spec, path, cancellationToken);
+                Versions[key] = (probe, Stopwatch.GetTimestamp());
+            }
         }
+        try
+        {
+            return await probe.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch when (probe.IsFaulted || probe.IsCanceled)
+        {
+            lock (Versions)
+            {
+                if (Versions.TryGetValue(key, out var known) && known.Probe == probe) Versions.Remove(key);
+            }
+            if (!probe.IsCanceled || cancellationToken.IsCancellationRequested) throw;
+        }
+        // The shared probe belonged to a caller that was cancelled; this caller was not: probe again.
+        return await LocateAsync(spec, toolDirectory, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<ToolInfo> ProbeAsync(ToolSpec spec, string path, CancellationToken cancellationToken)
+    {
         var output = await ToolProcess.CaptureAsync(new ToolInvocation(path, ["--version"]), null, cancellationToken).ConfigureAwait(false);
         var text = (output.StandardOutput + output.StandardError).Trim();
         var match = spec.VersionPattern.Match(text);
@@ -59,9 +86,7 @@ internal static class ToolLocator
                 $"{path} did not report a version ('{FirstLine(text)}', exit code {output.ExitCode}); it does not look like {spec.DisplayName}.",
                 $"Install {spec.InstallHint}, or point the tool directory option at a working {spec.Names[0]}.");
         }
-        var info = new ToolInfo(System.IO.Path.GetFileName(path), path, version, FirstLine(text));
-        Versions[key] = (info, Stopwatch.GetTimestamp());
-        return info;
+        return new ToolInfo(System.IO.Path.GetFileName(path), path, version, FirstLine(text));
     }
 
     /// <summary>Throws <see cref="ErrorIds.ToolTooOld"/> when <paramref name="tool"/> is older than <paramref name="required"/>.</summary>

@@ -158,18 +158,52 @@ internal static class ToolProcess
     /// <summary>
     /// Copies the tool's stdout with blocking reads on a dedicated thread: measured at well under half the CPU of
     /// async pipe reads for a dump of hundreds of MB. Cancellation kills the child, which ends the blocking read.
+    /// Dump tools write through stdio in 4-8 KiB pieces, and a reader blocked on the pipe is woken for each one (a
+    /// 580 MB pg_dump took ~59,000 reads of 9 KiB on average). So on Linux the pipe is enlarged to 1 MiB and, after a
+    /// read that found less than <see cref="SmallRead"/> bytes, the reader pauses 1 ms before reading again: the
+    /// writer fills the pipe meanwhile without waking anyone (it blocks only if it writes 1 MiB within that 1 ms),
+    /// and each read then takes hundreds of KiB at once.
     /// </summary>
     private static Task CopyOutputAsync(Stream childStdout, Stream output, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(() =>
         {
-            var buffer = new byte[CopyBufferSize];
+            var pipeSize = EnlargePipe(childStdout);
+            var buffer = new byte[Math.Max(CopyBufferSize, pipeSize)];
             int read;
+            var first = true;
+            var started = TimingTrace.Start();
             while ((read = childStdout.Read(buffer, 0, buffer.Length)) > 0)
             {
+                TimingTrace.Add(TimingTrace.Stage.PipeRead, started);
+                TimingTrace.CountRead(read);
+                if (first)
+                {
+                    first = false;
+                    TimingTrace.Mark("tool: first output bytes");
+                }
                 cancellationToken.ThrowIfCancellationRequested();
+                started = TimingTrace.Start();
                 output.Write(buffer, 0, read);
+                TimingTrace.Add(TimingTrace.Stage.PipelineWrite, started);
+                started = TimingTrace.Start();
+                if (pipeSize > 0 && read < SmallRead) Thread.Sleep(1);
             }
+            TimingTrace.Mark("tool: output ended");
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>Reads smaller than this make the reader pause 1 ms so that the pipe fills (see <see cref="CopyOutputAsync"/>).</summary>
+    private const int SmallRead = 128 * 1024;
+
+    private const int PipeSize = 1024 * 1024;
+
+    /// <summary>Sets the pipe's capacity to 1 MiB (Linux F_SETPIPE_SZ; the default limit for unprivileged users). Returns the new size, or 0 where that is not possible.</summary>
+    private static int EnlargePipe(Stream childStdout)
+    {
+        if (!OperatingSystem.IsLinux() || childStdout is not System.IO.Pipes.PipeStream pipe) return 0;
+        var fd = (int)pipe.SafePipeHandle.DangerousGetHandle();
+        var size = NativeMethods.Fcntl(fd, NativeMethods.SetPipeSize, PipeSize);
+        return size >= PipeSize ? size : 0;
+    }
 
     private static async Task FeedInputAsync(Stream childStdin, Stream? input, CancellationToken cancellationToken)
     {
@@ -242,4 +276,13 @@ internal static class ToolProcess
     }
 
     private sealed class ChildStoppedReadingException(Exception inner) : IOException("the child process closed its input", inner);
+}
+
+internal static partial class NativeMethods
+{
+    /// <summary>F_SETPIPE_SZ (Linux).</summary>
+    public const int SetPipeSize = 1031;
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
 }

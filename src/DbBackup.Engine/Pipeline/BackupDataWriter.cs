@@ -167,7 +167,7 @@ public sealed class BackupDataWriter : Stream
             {
                 var n = Stage(buffer);
                 buffer = buffer[n..];
-                if (_staged > _chunker.MaxSize) CutFullChunksAsync(CancellationToken.None, synchronous: true).GetAwaiter().GetResult();
+                if (_staged == _staging.Length) CutFullChunksAsync(CancellationToken.None, synchronous: true).GetAwaiter().GetResult();
             }
         }
         catch
@@ -191,7 +191,7 @@ public sealed class BackupDataWriter : Stream
             {
                 var n = Stage(buffer.Span);
                 buffer = buffer[n..];
-                if (_staged > _chunker.MaxSize) await CutFullChunksAsync(cancellationToken, synchronous: false).ConfigureAwait(false);
+                if (_staged == _staging.Length) await CutFullChunksAsync(cancellationToken, synchronous: false).ConfigureAwait(false);
             }
         }
         catch
@@ -222,13 +222,20 @@ public sealed class BackupDataWriter : Stream
         return n;
     }
 
-    /// <summary>Cuts chunks while more than MaxSize bytes are staged, so a cut chunk is never the last one.</summary>
+    /// <summary>
+    /// Runs when the staging buffer (2 x MaxSize) is full: cuts chunks while more than MaxSize bytes remain, so a cut
+    /// chunk is never the last one, then moves the rest (at most MaxSize) to the front. Chunk boundaries depend only on
+    /// the bytes from a chunk's start, so cutting in batches gives the same chunks as cutting after every write, while
+    /// moving at most about one byte per byte written (cutting after every write moved up to MaxSize per write).
+    /// </summary>
     private async Task CutFullChunksAsync(CancellationToken cancellationToken, bool synchronous)
     {
         var offset = 0;
         while (_staged - offset > _chunker.MaxSize)
         {
+            var started = TimingTrace.Start();
             var length = _chunker.NextChunkLength(_staging.AsSpan(offset, _staged - offset), final: false);
+            TimingTrace.Add(TimingTrace.Stage.Chunking, started);
             if (length <= 0 || length > _chunker.MaxSize) throw new InvalidOperationException($"Chunker {_chunker.Name} returned {length} with {_staged - offset} bytes available.");
             length = Math.Min(length, _chunkLimit);
             var enqueue = EnqueueAsync(offset, length, final: false, cancellationToken);
@@ -263,7 +270,12 @@ public sealed class BackupDataWriter : Stream
         }, token);
         try
         {
-            if (!_frames.Writer.TryWrite(work)) await _frames.Writer.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+            if (!_frames.Writer.TryWrite(work))
+            {
+                var started = TimingTrace.Start();
+                await _frames.Writer.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+                TimingTrace.Add(TimingTrace.Stage.ProducerWait, started);
+            }
         }
         catch (ChannelClosedException)
         {

@@ -30,10 +30,14 @@ internal sealed class FrameProcessor(IFrameCodec codec, BackupKeys? keys, string
     public ProcessedFrame Process(PooledBuffer plain, int index, bool final)
     {
         var chunkId = new byte[32];
+        var started = TimingTrace.Start();
         if (keys is null) SHA256.HashData(plain.Span, chunkId);
         else keys.ComputeChunkId(plain.Span, chunkId);
+        TimingTrace.Add(TimingTrace.Stage.ChunkId, started);
 
+        started = TimingTrace.Start();
         var stored = codec.Compress(plain.Span, keys is null ? 0 : BackupKeys.TagSize);
+        TimingTrace.Add(TimingTrace.Stage.Compress, started);
         try
         {
             if (keys is not null)
@@ -49,7 +53,10 @@ internal sealed class FrameProcessor(IFrameCodec codec, BackupKeys? keys, string
                 }
                 stored = stored.WithLength(stored.Length + BackupKeys.TagSize);
             }
-            return new ProcessedFrame(index, final, plain, stored, chunkId, SHA256.HashData(stored.Span));
+            started = TimingTrace.Start();
+            var storedSha256 = SHA256.HashData(stored.Span);
+            TimingTrace.Add(TimingTrace.Stage.StoredHash, started);
+            return new ProcessedFrame(index, final, plain, stored, chunkId, storedSha256);
         }
         catch
         {

@@ -59,9 +59,13 @@ internal sealed class VolumeSink
             _volumeLength = 0;
         }
         var entry = new FrameEntry(frame.Index, _volumes.Count + 1, _volumeLength, length, frame.Plain.Length, frame.Final, frame.ChunkId, frame.StoredSha256);
+        var started = TimingTrace.Start();
         await _volume.Stream.WriteAsync(frame.Stored.Array.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        TimingTrace.Add(TimingTrace.Stage.VolumeWrite, started);
+        started = TimingTrace.Start();
         _volumeHash.AppendData(frame.Stored.Span);
         _plainHash.AppendData(frame.Plain.Span);
+        TimingTrace.Add(TimingTrace.Stage.SinkHashes, started);
         _volumeLength += length;
         _storedSize += length;
         _plainSize += frame.Plain.Length;

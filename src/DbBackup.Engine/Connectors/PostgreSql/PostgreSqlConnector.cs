@@ -26,6 +26,9 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
 
     public IChunker CreateChunker() => GearChunker.CreateDefault();
 
+    /// <summary>pg_dump spends ~0.3 s connecting and reading the catalog before its first byte: overlap that with the backup's preparation.</summary>
+    public bool DumpStartsEarly => true;
+
     public async Task<ConnectionTestResult> TestConnectionAsync(ConnectionOptions connection, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -86,16 +89,51 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
         }
     }
 
+    /// <summary>
+    /// Starts pg_dump at once and checks the connection and the tool's version beside its start-up (pg_dump spends
+    /// ~0.3 s connecting and reading the catalog before its first byte). A failed check stops pg_dump and is the
+    /// error reported, so a missing database or a too-old tool reads as before.
+    /// </summary>
     public async Task DumpAsync(ConnectionOptions connection, Stream output, CancellationToken cancellationToken)
     {
-        ToolInfo tool;
-        await using (var db = await PostgreSqlServer.OpenAsync(connection, null, cancellationToken).ConfigureAwait(false))
+        ConnectionFailures.RequireServer(connection);
+        if (ToolLocator.Find(PgDump, connection.ToolDirectory) is not { } path)
         {
-            tool = await LocateToolAsync(PgDump, connection, db.PostgreSqlVersion, cancellationToken).ConfigureAwait(false);
+            await ToolLocator.LocateAsync(PgDump, connection.ToolDirectory, cancellationToken).ConfigureAwait(false); // throws ToolNotFound
+            throw new InvalidOperationException("pg_dump was located only on the second look.");
         }
         var arguments = new List<string> { "--format=custom", "--compress=0" };
         arguments.AddRange(ConnectionArguments(connection));
-        await ToolProcess.RunAsync(Invocation(tool, arguments, connection), null, output, cancellationToken).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        TimingTrace.Mark("pg_dump: starting");
+        var running = ToolProcess.RunAsync(Invocation(path, arguments, connection), null, output, stop.Token);
+        var checking = Task.Run(() => CheckDumpToolAsync(connection, path, cancellationToken), CancellationToken.None);
+        try
+        {
+            await checking.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await running.ConfigureAwait(false);
+            }
+            catch (Exception stopped) when (stopped is OperationCanceledException or DbBackupException or IOException)
+            {
+                // pg_dump was stopped because the check failed; the check's error is the one reported.
+            }
+            throw;
+        }
+        await running.ConfigureAwait(false);
+    }
+
+    private static async Task CheckDumpToolAsync(ConnectionOptions connection, string path, CancellationToken cancellationToken)
+    {
+        await using var db = await PostgreSqlServer.OpenAsync(connection, null, cancellationToken).ConfigureAwait(false);
+        var tool = await LocateToolAsync(PgDump, connection, db.PostgreSqlVersion, cancellationToken).ConfigureAwait(false);
+        if (tool.Path != path)
+            throw new ToolException(ErrorIds.ToolNotFound, ErrorKind.NotInstalled, $"pg_dump moved while the dump started (was {path}, now {tool.Path}).", "Run the backup again.");
     }
 
     public async Task<TargetState> GetTargetStateAsync(ConnectionOptions target, CancellationToken cancellationToken)
@@ -214,7 +252,9 @@ public sealed partial class PostgreSqlConnector : IDatabaseConnector
         yield return "--dbname=dbname='" + c.Database.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
     }
 
-    private static ToolInvocation Invocation(ToolInfo tool, IReadOnlyList<string> arguments, ConnectionOptions c) => new(tool.Path, arguments)
+    private static ToolInvocation Invocation(ToolInfo tool, IReadOnlyList<string> arguments, ConnectionOptions c) => Invocation(tool.Path, arguments, c);
+
+    private static ToolInvocation Invocation(string toolPath, IReadOnlyList<string> arguments, ConnectionOptions c) => new(toolPath, arguments)
     {
         Environment = new Dictionary<string, string?>
         {

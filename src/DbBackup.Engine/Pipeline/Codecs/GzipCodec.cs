@@ -89,7 +89,7 @@ internal sealed class GzipCodec : IFrameCodec
 /// <summary>A growable write-only stream over pooled arrays.</summary>
 internal sealed class PooledBufferStream(int initialCapacity) : Stream
 {
-    private byte[] _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+    private byte[] _buffer = PooledBuffer.Pool.Rent(Math.Max(initialCapacity, 256));
     private int _length;
 
     public override bool CanRead => false;
@@ -129,9 +129,9 @@ internal sealed class PooledBufferStream(int initialCapacity) : Stream
     private void Ensure(int capacity)
     {
         if (capacity <= _buffer.Length) return;
-        var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(capacity, _buffer.Length * 2));
+        var bigger = PooledBuffer.Pool.Rent(Math.Max(capacity, _buffer.Length * 2));
         _buffer.AsSpan(0, _length).CopyTo(bigger);
-        System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+        PooledBuffer.Pool.Return(_buffer);
         _buffer = bigger;
     }
 }

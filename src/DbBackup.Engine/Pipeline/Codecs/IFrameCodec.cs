@@ -26,11 +26,18 @@ internal readonly record struct PooledBuffer(byte[] Array, int Length)
 {
     public Span<byte> Span => Array.AsSpan(0, Length);
 
-    public static PooledBuffer Rent(int capacity) => new(ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1)), 0);
+    /// <summary>
+    /// Frame buffers come from one private pool with a single stack per size (at most 8 arrays each) rather than
+    /// ArrayPool.Shared, whose per-core and per-thread caches keep extra multi-MiB arrays alive when the producer rents
+    /// on one thread and the consumer returns on another: the pipeline's resident memory stays near its in-flight bound.
+    /// </summary>
+    internal static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(maxArrayLength: 16 * 1024 * 1024, maxArraysPerBucket: 8);
+
+    public static PooledBuffer Rent(int capacity) => new(Pool.Rent(Math.Max(capacity, 1)), 0);
 
     public PooledBuffer WithLength(int length) => new(Array, length);
 
-    public void Return() => ArrayPool<byte>.Shared.Return(Array);
+    public void Return() => Pool.Return(Array);
 }
 
 internal static class FrameCodecs
