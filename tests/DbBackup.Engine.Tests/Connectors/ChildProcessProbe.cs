@@ -6,7 +6,8 @@ namespace DbBackup.Engine.Tests.Connectors;
 /// <summary>
 /// Records the command line (<c>/proc/&lt;pid&gt;/cmdline</c>) of every child the connectors start while it is
 /// alive: <see cref="ToolProcess.Started"/> fires before the child's stdout is read, so a dump child is blocked on
-/// its full pipe and certainly still running.
+/// its full pipe and certainly still running — as long as the test dumps more than the pipe holds (the tool
+/// runner enlarges pipes to 1 MiB on Linux), so tests using this probe dump ≥ 10 MB.
 /// </summary>
 internal sealed class ChildProcessProbe : IDisposable
 {

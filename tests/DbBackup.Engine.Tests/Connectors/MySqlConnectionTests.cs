@@ -187,7 +187,7 @@ public sealed class MySqlConnectionTests
     {
         var options = TestDatabases.MariaDb();
         await using var db = await TestDatabases.CreateMariaDbAsync();
-        await TestDatabases.MariaDbExecuteAsync(db.Name, "CREATE TABLE big (id int PRIMARY KEY, pad text); INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_5000;");
+        await TestDatabases.MariaDbExecuteAsync(db.Name, "CREATE TABLE big (id int PRIMARY KEY, pad text); INSERT INTO big SELECT seq, REPEAT('x', 200) FROM seq_1_to_50000;");
         using var probe = new ChildProcessProbe();
         using (var output = new MemoryStream())
         {

@@ -177,7 +177,7 @@ public sealed class PostgreSqlConnectionTests
     {
         var options = TestDatabases.Postgres();
         await using var db = await TestDatabases.CreatePostgresAsync();
-        await TestDatabases.PgExecuteAsync(db.Name, "CREATE TABLE big AS SELECT i, repeat('x', 200) AS pad FROM generate_series(1, 5000) i");
+        await TestDatabases.PgExecuteAsync(db.Name, "CREATE TABLE big AS SELECT i, repeat('x', 200) AS pad FROM generate_series(1, 50000) i");
         using var probe = new ChildProcessProbe();
         using (var output = new MemoryStream())
         {

@@ -31,6 +31,13 @@ public interface IStorageFixture
     /// </summary>
     Task<int?> CountPendingUploadsAsync(IBackupStorage storage) => Task.FromResult<int?>(null);
 
+    /// <summary>
+    /// False where the opened storage sends every object of the suites in one request (the GCS emulator, which cannot
+    /// take multi-chunk uploads): the fault suite then injects its part faults into that one request instead of a later
+    /// part. The multi-part fault paths of such an adapter are proven against a protocol double.
+    /// </summary>
+    bool UploadsInParts => true;
+
     /// <summary>The emulator's base address (http://127.0.0.1:port), or null for storage that is not reached over HTTP.</summary>
     Uri? ServiceEndpoint { get; }
 }

@@ -20,6 +20,9 @@ public sealed class GcsFixture : IStorageFixture
 
     public int ListPageSize => 7;
 
+    /// <summary>Every object goes up in one request on the emulator (see the class summary); GcsResumableDoubleFaultTests cover parts.</summary>
+    public bool UploadsInParts => false;
+
     public Uri? ServiceEndpoint => new(TestServers.Require(EndpointVariable));
 
     /// <summary>An environment with nothing set: the developer's own GOOGLE_* variables never reach the tests.</summary>

@@ -94,7 +94,8 @@ public sealed class GcsResumableDouble : IAsyncDisposable
             }
             var id = Interlocked.Increment(ref _nextSession).ToString(CultureInfo.InvariantCulture);
             _sessions[id] = new Session(name);
-            response.Headers.Location = $"{Endpoint}upload/storage/v1/b/bucket/o?uploadType=resumable&upload_id={id}";
+            // Like the real service, the session URI names the host the client addressed (a proxy in front keeps the Host header).
+            response.Headers.Location = $"http://{request.Host}/upload/storage/v1/b/bucket/o?uploadType=resumable&upload_id={id}";
             return;
         }
         if (path.StartsWith("/upload/storage/v1/b/", StringComparison.Ordinal) && request.Query["upload_id"].ToString() is { Length: > 0 } sessionId)
@@ -154,6 +155,7 @@ public sealed class GcsResumableDouble : IAsyncDisposable
                     if (from >= data.Length) { response.StatusCode = 416; return; }
                     response.StatusCode = 206;
                 }
+                response.ContentLength = to - from + 1;
                 await response.Body.WriteAsync(data.AsMemory((int)from, (int)(to - from + 1)));
                 return;
             }

@@ -42,3 +42,6 @@ public sealed class GcsResumableDoubleFixture : IStorageFixture, IAsyncLifetime
 }
 
 public sealed class GcsResumableDoubleStorageConformanceTests(GcsResumableDoubleFixture f) : StorageConformanceTests<GcsResumableDoubleFixture>(f);
+
+/// <summary>The fault suite through the proxy against the resumable-protocol double: faults in the middle of multi-chunk uploads.</summary>
+public sealed class GcsResumableDoubleFaultTests(GcsResumableDoubleFixture f) : StorageFaultTests<GcsResumableDoubleFixture>(f);
