@@ -165,7 +165,9 @@ public sealed class RestoreSafetyTests
         await TestDatabases_Sqlite.ExecuteAsync(sourcePath,
             "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB); WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM s WHERE i < 60000) INSERT INTO t SELECT i, randomblob(2000) FROM s;");
         using var cts = new CancellationTokenSource();
-        var events = new Progress<EngineEvent>(e => { if (e is ProgressEvent { Bytes: > 4_000_000 }) cts.Cancel(); });
+        // Progress<T> runs handlers on the thread pool, possibly after the test has disposed cts: cancel exactly once.
+        var cancelled = 0;
+        var events = new Progress<EngineEvent>(e => { if (e is ProgressEvent { Bytes: > 4_000_000 } && Interlocked.Exchange(ref cancelled, 1) == 0) cts.Cancel(); });
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => scope.Service.BackupAsync(new BackupRequest
         {
