@@ -50,8 +50,9 @@ public static class ExitCodes
     {
         ErrorIds.InvalidArgument or ErrorIds.KeyRequired => Usage,
         ErrorIds.HostUnreachable or ErrorIds.ConnectionRefused or ErrorIds.ConnectionTimeout
-            or ErrorIds.AuthenticationFailed or ErrorIds.InsufficientPrivilege => Connection,
-        ErrorIds.DatabaseNotFound or ErrorIds.BackupNotFound or ErrorIds.RepositoryNotFound => NotFound,
+            or ErrorIds.AuthenticationFailed or ErrorIds.InsufficientPrivilege
+            or ErrorIds.StorageCredentialsMissing or ErrorIds.StorageAuthenticationFailed or ErrorIds.StorageAccessDenied => Connection,
+        ErrorIds.DatabaseNotFound or ErrorIds.BackupNotFound or ErrorIds.RepositoryNotFound or ErrorIds.StorageContainerNotFound => NotFound,
         ErrorIds.BackupCorrupted or ErrorIds.BackupTruncated or ErrorIds.BackupTampered or ErrorIds.WrongKey => Integrity,
         ErrorIds.ToolNotFound or ErrorIds.ToolTooOld or ErrorIds.CodecUnavailable => ToolMissing,
         ErrorIds.TargetNotEmpty => TargetNotEmpty,
