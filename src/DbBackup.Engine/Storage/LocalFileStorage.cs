@@ -25,9 +25,21 @@ public sealed class LocalFileStorage : IBackupStorage
     {
         cancellationToken.ThrowIfCancellationRequested();
         var path = PathOf(key);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = Path.Combine(Path.GetDirectoryName(path)!, TempMarker + Path.GetFileName(path) + "-" + Guid.NewGuid().ToString("N"));
-        var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        FileStream stream;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // e.g. a file where a folder of the repository path should be, a read-only mount, no permission.
+            throw new DbBackupException(ErrorIds.StorageError, ErrorKind.WriteError,
+                $"Cannot write '{key}' into repository '{DisplayLocation}': {e.Message}",
+                "Check that the repository path is a folder (or can be created as one) that this user may write to.", e)
+            { Target = DisplayLocation };
+        }
         return Task.FromResult<IObjectWriter>(new Writer(stream, temp, path));
     }
 

@@ -77,10 +77,10 @@ public sealed class EarlyDumpTests
         ToolProcess.Started += OnStarted;
         try
         {
-            // The local storage currently lets DirectoryNotFoundException through unmapped; either way the backup fails.
-            var e = await Assert.ThrowsAnyAsync<Exception>(() => scope.Service.BackupAsync(
+            var e = await Assert.ThrowsAnyAsync<DbBackupException>(() => scope.Service.BackupAsync(
                 new BackupRequest { Source = source.Options, Repository = Path.Combine(blocker, "repo") }, null, CancellationToken.None));
-            Assert.True(e is IOException or DbBackupException, e.ToString());
+            Assert.Equal(ErrorIds.StorageError, e.ErrorId);
+            Assert.Contains("repository", e.Message, StringComparison.Ordinal);
         }
         finally
         {
