@@ -66,11 +66,7 @@ public sealed class AzureBlockUploadTests(AzureFixture fx) : IClassFixture<Azure
     [InlineData(null, false)] // still absent
     public async Task InvalidBlockList_counts_as_superseded_only_when_another_version_was_committed_meanwhile_double(string? etagNow, bool succeeds)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        await using var app = builder.Build();
-        app.Run(context =>
+        await using var app = await LocalHttpServer.StartAsync(context =>
         {
             if (context.Request.Method == "HEAD")
             {
@@ -82,7 +78,6 @@ public sealed class AzureBlockUploadTests(AzureFixture fx) : IClassFixture<Azure
             context.Response.Headers["x-ms-error-code"] = "InvalidBlockList";
             return context.Response.WriteAsync("<Error><Code>InvalidBlockList</Code></Error>");
         });
-        await app.StartAsync();
         var client = AzureBlobClient.Create(AzureBlobLocation.Parse(new Uri($"az://devstoreaccount1/container/p?endpoint={app.Urls.First()}")),
             new StorageOptions { Environment = _ => null, Azure = new AzureBlobSettings { AccountKey = new SecretValue(fx.Key), UseImds = false } });
         var commit = () => client.CompleteMultipartAsync("obj", "0123456789abcdef:\"0x1\"", [AzureBlobClient.BlockId("0123456789abcdef", 1)], 6, Ct);

@@ -105,11 +105,7 @@ internal sealed class TokenServiceDouble : IAsyncDisposable
 
     public TokenServiceDouble(Func<Seen, (int Status, object Body)> handler)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        _app = builder.Build();
-        _app.Run(async context =>
+        _app = LocalHttpServer.StartAsync(async context =>
         {
             var form = new Dictionary<string, string>();
             if (context.Request.HasFormContentType)
@@ -122,8 +118,7 @@ internal sealed class TokenServiceDouble : IAsyncDisposable
             context.Response.StatusCode = status;
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(body as string ?? JsonSerializer.Serialize(body));
-        });
-        _app.StartAsync().GetAwaiter().GetResult();
+        }).GetAwaiter().GetResult();
         Address = new Uri(_app.Urls.First());
     }
 

@@ -51,16 +51,7 @@ public sealed class FakeHttpObjectStore : IAsyncDisposable
     public static async Task<FakeHttpObjectStore> StartAsync()
     {
         var store = new FakeHttpObjectStore();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Listen(IPAddress.Loopback, 0);
-            k.Limits.MaxRequestBodySize = null;
-        });
-        var app = builder.Build();
-        app.Run(store.HandleAsync);
-        await app.StartAsync().ConfigureAwait(false);
+        var app = await LocalHttpServer.StartAsync(store.HandleAsync).ConfigureAwait(false);
         store._app = app;
         store.Endpoint = new Uri(app.Urls.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal));
         return store;
@@ -256,7 +247,7 @@ public sealed class FakeHttpObjectStoreClient(Uri endpoint, string rootPrefix, O
                 throw new BackupNotFoundException(ErrorIds.BackupNotFound, $"The object '{key}' does not exist in '{DisplayLocation}'.") { Target = key };
             if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable) return new MemoryStream([], false);
             ThrowIfFailed(response, "read", key);
-            return new ResponseStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), response);
+            return new OwningReadStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), response);
         }
         catch
         {
@@ -321,32 +312,6 @@ public sealed class FakeHttpObjectStoreClient(Uri endpoint, string rootPrefix, O
 
     public void Dispose() => _http.Dispose();
 
-    /// <summary>The response body; disposing it releases the response (and its connection).</summary>
-    private sealed class ResponseStream(Stream inner, HttpResponseMessage response) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                response.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-    }
 }
 
 /// <summary>The FAKE HTTP store as a storage fixture: one store per test class, a fresh key prefix per <see cref="Open"/>.</summary>

@@ -194,18 +194,7 @@ public sealed class FaultProxy : IAsyncDisposable
         try
         {
             if (_app is not null) return;
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k =>
-            {
-                k.Listen(IPAddress.Loopback, port);
-                k.Limits.MaxRequestBodySize = null;
-                k.Limits.MinRequestBodyDataRate = null;
-                k.Limits.MinResponseDataRate = null;
-            });
-            var app = builder.Build();
-            app.Run(HandleAsync);
-            await app.StartAsync().ConfigureAwait(false);
+            var app = await LocalHttpServer.StartAsync(HandleAsync, port).ConfigureAwait(false);
             var address = app.Services.GetService(typeof(Microsoft.AspNetCore.Hosting.Server.IServer)) is Microsoft.AspNetCore.Hosting.Server.IServer server
                 ? server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First()
                 : throw new InvalidOperationException("Kestrel did not start.");

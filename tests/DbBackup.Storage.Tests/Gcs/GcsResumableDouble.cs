@@ -56,14 +56,8 @@ public sealed class GcsResumableDouble : IAsyncDisposable
 
     public static async Task<GcsResumableDouble> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
-        var app = builder.Build();
         GcsResumableDouble? self = null;
-        app.Run(context => self!.HandleAsync(context));
-        await app.StartAsync();
+        var app = await LocalHttpServer.StartAsync(context => self!.HandleAsync(context));
         self = new GcsResumableDouble(app);
         return self;
     }

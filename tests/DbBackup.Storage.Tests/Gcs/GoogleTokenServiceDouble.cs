@@ -39,13 +39,8 @@ public sealed class GoogleTokenServiceDouble : IAsyncDisposable
 
     public static async Task<GoogleTokenServiceDouble> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         GoogleTokenServiceDouble? self = null;
-        app.Run(context => self!.HandleAsync(context));
-        await app.StartAsync();
+        var app = await LocalHttpServer.StartAsync(context => self!.HandleAsync(context));
         self = new GoogleTokenServiceDouble(app);
         return self;
     }

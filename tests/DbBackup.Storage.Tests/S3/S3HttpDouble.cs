@@ -26,22 +26,16 @@ public sealed class S3HttpDouble : IAsyncDisposable
 
     public static async Task<S3HttpDouble> StartAsync(Func<HttpContext, Task> handler)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var double_ = new S3HttpDouble(app);
-        app.Run(async context =>
+        S3HttpDouble? double_ = null;
+        var app = await LocalHttpServer.StartAsync(async context =>
         {
             var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-            double_.Requests.Enqueue(new Seen(context.Request.Method, context.Request.Path + context.Request.QueryString, headers));
+            double_!.Requests.Enqueue(new Seen(context.Request.Method, context.Request.Path + context.Request.QueryString, headers));
             // Drain the body so the client sees the response rather than a reset.
             await context.Request.Body.CopyToAsync(Stream.Null);
             await handler(context);
         });
-        await app.StartAsync();
-        var address = app.Urls.First();
-        double_.Endpoint = new Uri(address);
+        double_ = new S3HttpDouble(app) { Endpoint = new Uri(app.Urls.First()) };
         return double_;
     }
 

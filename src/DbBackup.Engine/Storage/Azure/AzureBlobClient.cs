@@ -155,7 +155,7 @@ public sealed class AzureBlobClient : IObjectStoreClient
                 throw AzureErrors.ToException(response, $"read '{key}'", DisplayLocation, _auth.Source);
             }
         }
-        return new ResponseStream(response, await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        return new OwningReadStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), response);
     }
 
     public async Task<ObjectListPage> ListPageAsync(string prefix, string? continuationToken, CancellationToken cancellationToken)
@@ -263,32 +263,6 @@ public sealed class AzureBlobClient : IObjectStoreClient
         return await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The body of a Get Blob response; disposing it releases the connection.</summary>
-    private sealed class ResponseStream(HttpResponseMessage response, Stream inner) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                response.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-    }
 }
 
 /// <summary>Reads a List Blobs response (EnumerationResults) without loading it whole.</summary>

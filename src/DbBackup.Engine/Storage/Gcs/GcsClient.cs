@@ -253,7 +253,7 @@ public sealed class GcsClient : IObjectStoreClient
             if ((offset > 0 || length is not null) && response.StatusCode != HttpStatusCode.PartialContent)
                 throw new StorageRequestException($"{DisplayLocation}: a ranged read of '{key}' returned the whole object (HTTP {(int)response.StatusCode}).", isTransient: false, (int)response.StatusCode);
             var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return new OwningStream(stream, response, request);
+            return new OwningReadStream(stream, response, request);
         }
         catch
         {
@@ -410,35 +410,6 @@ public sealed class GcsClient : IObjectStoreClient
         {
             length = _content.Length;
             return true;
-        }
-    }
-
-    /// <summary>The body stream of a download; disposing it releases the response and request.</summary>
-    private sealed class OwningStream(Stream inner, HttpResponseMessage response, HttpRequestMessage request) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => inner.Read(buffer);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                response.Dispose();
-                request.Dispose();
-            }
-            base.Dispose(disposing);
         }
     }
 }

@@ -201,7 +201,7 @@ public sealed class S3ObjectStoreClient : IObjectStoreClient
             {
                 return (Stream)new MemoryStream([], writable: false); // reading from the end: nothing left
             }
-            return new ResponseStream(response);
+            return new OwningReadStream(response.ResponseStream, response);
         }, cancellationToken, notFoundIsMissingObject: true);
 
     public Task<ObjectListPage> ListPageAsync(string prefix, string? continuationToken, CancellationToken cancellationToken)
@@ -346,31 +346,5 @@ public sealed class S3ObjectStoreClient : IObjectStoreClient
                 "Grant the identity the permissions in docs/storage/s3.md on this bucket and prefix.", e) { Target = DisplayLocation };
         return new StorageRequestException($"{what} failed: {detail}{(string.IsNullOrEmpty(e.Message) ? "" : " — " + e.Message)}.",
             StorageRequestException.IsTransientStatus(status), status == 0 ? null : status, inner: e);
-    }
-
-    /// <summary>The object's body; disposing it releases the response (and its connection).</summary>
-    private sealed class ResponseStream(GetObjectResponse response) : Stream
-    {
-        private readonly Stream _inner = response.ResponseStream;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.ReadAsync(buffer, offset, count, cancellationToken);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) response.Dispose();
-            base.Dispose(disposing);
-        }
     }
 }
