@@ -15,8 +15,10 @@ trap 'exit 143' TERM
 dotnet build DbBackup.sln -c Release
 
 status=0
+CONSOLE_LOG="$RESULTS_DIR/console.log"
+mkdir -p "$RESULTS_DIR"
 dotnet test DbBackup.sln -c Release --no-build --results-directory "$RESULTS_DIR" \
-    --logger "console;verbosity=normal" --logger "trx" "$@" || status=$?
+    --logger "console;verbosity=normal" --logger "trx" "$@" 2>&1 | tee "$CONSOLE_LOG" || status=$?
 
 passed=0; failed=0; total=0
 shopt -s nullglob
@@ -26,6 +28,12 @@ for trx in "$RESULTS_DIR"/*.trx; do
     t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); total=$((total + ${t:-0}))
 done
+if ((failed > 0)); then
+    # Repeat each failure with its message and stack at the end, where a truncated CI log still shows it.
+    echo "=== failed tests ==="
+    awk '/^  Failed [A-Za-z_]/ { n = 40 } n > 0 { print; n-- }' "$CONSOLE_LOG"
+    echo "=== end of failed tests ==="
+fi
 echo "$passed passed, $failed failed"
 if ((status == 0 && total == 0)); then
     echo "run-tests: no test results found in $RESULTS_DIR" >&2

@@ -68,17 +68,28 @@ public static class Servers
     }
 }
 
-/// <summary>Sends POSIX signals to child processes through kill(1) (Process.Kill only sends SIGKILL).</summary>
-public static class Signals
+/// <summary>
+/// Sends a POSIX signal with kill(2) directly: starting a `kill` child can take seconds on a loaded machine, long
+/// enough for the backup under test to finish before the signal arrives.
+/// </summary>
+public static partial class Signals
 {
     public static void Send(int pid, string signal)
     {
-        using var kill = System.Diagnostics.Process.Start("kill", ["-s", signal, pid.ToString(CultureInfo.InvariantCulture)])
-            ?? throw new InvalidOperationException("could not start kill");
-        kill.WaitForExit();
-        if (kill.ExitCode != 0)
+        var number = signal switch
         {
-            throw new InvalidOperationException($"kill -s {signal} {pid} failed with exit code {kill.ExitCode}");
+            "INT" => 2,
+            "KILL" => 9,
+            "TERM" => 15,
+            _ => throw new ArgumentOutOfRangeException(nameof(signal), signal, "INT, KILL or TERM"),
+        };
+        if (Kill(pid, number) != 0)
+        {
+            throw new InvalidOperationException($"kill({pid}, SIG{signal}) failed with errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
         }
     }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 }
+

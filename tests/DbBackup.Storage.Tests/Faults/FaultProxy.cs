@@ -99,6 +99,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private WebApplication? _app;
     private Task _gone = Task.CompletedTask;
+    private volatile bool _refusing; // set by a ServerGone fault at once, before the listener has finished closing
     private int _sequence;
     private int _port;
 
@@ -194,6 +195,7 @@ public sealed class FaultProxy : IAsyncDisposable
         try
         {
             if (_app is not null) return;
+            _refusing = false;
             var app = await LocalHttpServer.StartAsync(HandleAsync, port).ConfigureAwait(false);
             var address = app.Services.GetService(typeof(Microsoft.AspNetCore.Hosting.Server.IServer)) is Microsoft.AspNetCore.Hosting.Server.IServer server
                 ? server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First()
@@ -232,6 +234,14 @@ public sealed class FaultProxy : IAsyncDisposable
         };
         lock (_requests) _requests.Add(request);
         var aborted = context.RequestAborted;
+        if (_refusing)
+        {
+            // The server is gone, but Kestrel takes a moment to stop listening: a request that gets in meanwhile (a
+            // quick retry) is dropped like a refused connection instead of reaching the upstream.
+            request.Fault = FaultKind.ServerGone;
+            context.Abort();
+            return;
+        }
         var rule = FirstFiring(request, responsePhase: false);
         if (rule is not null)
         {
@@ -273,6 +283,7 @@ public sealed class FaultProxy : IAsyncDisposable
                 context.Abort();
                 return;
             case FaultKind.ServerGone:
+                _refusing = true;
                 context.Abort();
                 lock (_rules) _gone = Task.Run(StopListeningAsync);
                 return;
