@@ -78,9 +78,14 @@ public sealed class DbBackupCli
         return await child.WaitAsync(timeout ?? DefaultTimeout).ConfigureAwait(false);
     }
 
-    public CliProcess Start(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
+    /// <param name="defaultSigint">
+    /// Start the child with SIGINT at its default disposition (through coreutils <c>env --default-signal=INT</c>, which
+    /// execs, so the pid stays the child's). A test run started from a non-interactive shell in the background inherits
+    /// SIGINT as ignored, and dbbackup, like any POSIX program, then keeps ignoring Ctrl+C; a test of Ctrl+C needs this.
+    /// </param>
+    public CliProcess Start(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, bool defaultSigint = false)
     {
-        var startInfo = new ProcessStartInfo(DotnetPath)
+        var startInfo = new ProcessStartInfo(defaultSigint ? "env" : DotnetPath)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -90,6 +95,11 @@ public sealed class DbBackupCli
             StandardErrorEncoding = new UTF8Encoding(false),
             WorkingDirectory = WorkingDirectory ?? "",
         };
+        if (defaultSigint)
+        {
+            startInfo.ArgumentList.Add("--default-signal=INT");
+            startInfo.ArgumentList.Add(DotnetPath);
+        }
         startInfo.ArgumentList.Add(DllPath);
         foreach (var argument in arguments)
         {

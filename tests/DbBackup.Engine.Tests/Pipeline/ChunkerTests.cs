@@ -68,17 +68,21 @@ public sealed class ChunkerTests(ITestOutputHelper output)
         var data = HundredMegabytes.Value;
         var chunker = GearChunker.CreateDefault();
         Chunk(chunker, data); // warm up (tiered JIT)
-        var best = double.MaxValue;
+        var bestCpu = double.MaxValue;
+        var bestWall = double.MaxValue;
         for (var run = 0; run < 3; run++)
         {
-            var watch = Stopwatch.StartNew();
+            var wall = Stopwatch.StartNew();
+            var cpu = ThreadCpuClock.Now();
             var count = CountChunks(chunker, data);
-            best = Math.Min(best, watch.Elapsed.TotalSeconds);
+            bestCpu = Math.Min(bestCpu, (ThreadCpuClock.Now() - cpu).TotalSeconds);
+            bestWall = Math.Min(bestWall, wall.Elapsed.TotalSeconds);
             Assert.True(count > 10);
         }
-        var rate = data.Length / best / 1e6;
-        output.WriteLine($"gear chunker: {rate:F0} MB/s");
-        Assert.True(rate >= 500, $"The gear chunker ran at {rate:F0} MB/s.");
+        // "On one core": the bound holds for the CPU time of the chunking thread; the wall-clock rate is printed beside it.
+        var rate = data.Length / bestCpu / 1e6;
+        output.WriteLine($"gear chunker: {rate:F0} MB/s of thread CPU time ({data.Length / bestWall / 1e6:F0} MB/s wall clock)");
+        Assert.True(rate >= 500, $"The gear chunker ran at {rate:F0} MB/s of CPU time on one core.");
     }
 
     [Theory]
