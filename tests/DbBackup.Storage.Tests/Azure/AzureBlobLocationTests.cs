@@ -1,5 +1,6 @@
 using System.Net;
 using DbBackup.Engine.Errors;
+using DbBackup.Engine.Storage;
 using DbBackup.Engine.Storage.Azure;
 using DbBackup.Engine.Storage.ObjectStore;
 using Xunit;
@@ -10,6 +11,21 @@ namespace DbBackup.Storage.Tests.Azure;
 public sealed class AzureBlobLocationTests
 {
     private const string Sas = "sv=2021-12-02&ss=b&srt=sco&sp=rwdlac&se=2030-01-01T00%3A00%3A00Z&sig=c2VjcmV0U2lnbmF0dXJl%2B%2F%3D";
+
+    [Fact]
+    public void Block_size_and_concurrency_default_to_16_MiB_x_4_can_be_tuned_through_the_environment_and_options_win()
+    {
+        var d = AzureBlobClient.LimitsFor(new StorageOptions { Environment = _ => null });
+        Assert.Equal((16 << 20, 4), (d.PartSize, d.MaxConcurrentParts));
+        var env = new Dictionary<string, string> { ["DBBACKUP_AZURE_BLOCK_SIZE_MIB"] = "8", ["DBBACKUP_AZURE_MAX_CONCURRENT_BLOCKS"] = "2" };
+        var tuned = AzureBlobClient.LimitsFor(new StorageOptions { Environment = env.GetValueOrDefault });
+        Assert.Equal((8 << 20, 2), (tuned.PartSize, tuned.MaxConcurrentParts));
+        var explicit_ = AzureBlobClient.LimitsFor(new StorageOptions { Environment = env.GetValueOrDefault, PartSize = 4 << 20, MaxConcurrentParts = 6 });
+        Assert.Equal((4 << 20, 6), (explicit_.PartSize, explicit_.MaxConcurrentParts));
+        var junk = new Dictionary<string, string> { ["DBBACKUP_AZURE_BLOCK_SIZE_MIB"] = "4096", ["DBBACKUP_AZURE_MAX_CONCURRENT_BLOCKS"] = "many" };
+        var fallback = AzureBlobClient.LimitsFor(new StorageOptions { Environment = junk.GetValueOrDefault });
+        Assert.Equal((AzureBlobClient.DefaultPartSize, AzureBlobClient.DefaultMaxConcurrentParts), (fallback.PartSize, fallback.MaxConcurrentParts));
+    }
 
     [Fact]
     public void An_az_uri_uses_the_public_endpoint_of_the_account()

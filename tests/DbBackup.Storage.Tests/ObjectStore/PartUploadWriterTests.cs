@@ -66,6 +66,55 @@ public sealed class PartUploadWriterWithFakeClientTests
     }
 
     [Fact]
+    public async Task Writers_of_one_storage_share_its_part_slots_two_open_objects_never_have_more_than_MaxConcurrentParts_in_flight()
+    {
+        // A backup keeps the previous volume committing while it fills the next: a budget per writer would double the
+        // part memory (the 8 MiB x 8 S3 default held ~150 MB in two volumes). One budget per storage bounds both.
+        var client = new FakeObjectStoreClient(Part, maxConcurrentParts: 3);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.OnPart = (_, ct) => gate.Task.WaitAsync(ct);
+        var storage = new ObjectStoreStorage(client);
+        await using var first = await storage.OpenWriteAsync("volume-1", CancellationToken.None);
+        await using var second = await storage.OpenWriteAsync("volume-2", CancellationToken.None);
+        var data1 = RandomBytes(Part * 8, 21);
+        var data2 = RandomBytes(Part * 8, 22);
+        var writing = Task.WhenAll(WriteAsync(first, data1, 100), WriteAsync(second, data2, 100));
+        await WaitUntil(() => client.PartsInFlight == 3);
+        await Task.Delay(200);
+        Assert.Equal(3, client.PartsInFlight);
+        Assert.False(writing.IsCompleted, "both writers should wait for a slot of the shared budget");
+        gate.SetResult();
+        await writing;
+        await first.CommitAsync(CancellationToken.None);
+        await second.CommitAsync(CancellationToken.None);
+        Assert.Equal(3, client.MaxPartsInFlight);
+        Assert.Equal(data1, client.Objects["volume-1"]);
+        Assert.Equal(data2, client.Objects["volume-2"]);
+    }
+
+    [Fact]
+    public async Task A_failed_part_frees_its_slot_so_other_writers_of_the_storage_go_on()
+    {
+        var client = new FakeObjectStoreClient(Part, maxConcurrentParts: 2);
+        client.OnPart = (part, _) => part.Key == "doomed"
+            ? Task.FromException(new StorageRequestException("injected permanent failure", isTransient: false))
+            : Task.CompletedTask;
+        var storage = new ObjectStoreStorage(client);
+        await using (var doomed = await storage.OpenWriteAsync("doomed", CancellationToken.None))
+        {
+            await Assert.ThrowsAsync<StorageRequestException>(async () =>
+            {
+                await WriteAsync(doomed, RandomBytes(Part * 6, 23));
+                await doomed.CommitAsync(CancellationToken.None);
+            });
+        }
+        var data = RandomBytes(Part * 6, 24);
+        await PutAsync(storage, "healthy", data, 100).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(data, client.Objects["healthy"]);
+        Assert.False(client.Objects.ContainsKey("doomed"));
+    }
+
+    [Fact]
     public async Task Disposing_without_commit_aborts_the_multipart_upload_and_nothing_is_visible()
     {
         var client = new FakeObjectStoreClient(Part);

@@ -57,11 +57,23 @@ public sealed class AzureBlobClient : IObjectStoreClient
                 $"Microsoft Entra tokens ({auth.Source}) are only sent over HTTPS, but '{resolved.Display}' is plain HTTP.",
                 "Use an https endpoint, or a key, connection string or SAS token for the emulator.") { Target = resolved.Display };
         }
-        var limits = new ObjectStoreLimits(
-            Math.Clamp(options.PartSize ?? DefaultPartSize, 1, MaxPartSize),
-            Math.Max(1, options.MaxConcurrentParts ?? DefaultMaxConcurrentParts),
+        return new AzureBlobClient(resolved, auth, http, LimitsFor(options));
+    }
+
+    /// <summary>
+    /// Block size and concurrency: <see cref="StorageOptions"/> when set, else DBBACKUP_AZURE_BLOCK_SIZE_MIB (1-256) and
+    /// DBBACKUP_AZURE_MAX_CONCURRENT_BLOCKS (1-64), else the defaults. Part memory of a backup is about
+    /// (concurrency + 2) x block size, so a runbook in a small sandbox can trade throughput for memory.
+    /// </summary>
+    internal static ObjectStoreLimits LimitsFor(StorageOptions options)
+    {
+        static int? Int(string? s) => int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : null;
+        var partSize = options.PartSize ?? (Int(options.Environment("DBBACKUP_AZURE_BLOCK_SIZE_MIB")) is { } mib && mib <= MaxPartSize >> 20 ? mib << 20 : DefaultPartSize);
+        var concurrency = options.MaxConcurrentParts ?? Int(options.Environment("DBBACKUP_AZURE_MAX_CONCURRENT_BLOCKS")) ?? DefaultMaxConcurrentParts;
+        return new ObjectStoreLimits(
+            Math.Clamp(partSize, 1, MaxPartSize),
+            Math.Clamp(concurrency, 1, 64),
             Math.Clamp(options.ListPageSize ?? DefaultListPageSize, 1, MaxListPageSize));
-        return new AzureBlobClient(resolved, auth, http, limits);
     }
 
     public AzureBlobLocation Location { get; }

@@ -6,10 +6,13 @@ namespace DbBackup.Engine.Storage.ObjectStore;
 /// <see cref="IBackupStorage"/> over a cloud object store's primitive requests. Writes are buffered into parts of
 /// <see cref="ObjectStoreLimits.PartSize"/> bytes: an object that fits in one part is uploaded with one request on
 /// commit; a larger one becomes a multipart upload that is completed on commit and aborted when the writer is disposed
-/// uncommitted, so nothing partial is ever visible. Memory per writer is (MaxConcurrentParts + 1) × PartSize.
+/// uncommitted, so nothing partial is ever visible. All writers of one storage share one <see cref="PartBudget"/>: part
+/// memory stays near (MaxConcurrentParts + open writers) × PartSize however many objects are open.
 /// </summary>
 public sealed class ObjectStoreStorage(IObjectStoreClient client) : IBackupStorage
 {
+    private readonly PartBudget _budget = new(client.Limits);
+
     public IObjectStoreClient Client => client;
 
     public string DisplayLocation => client.DisplayLocation;
@@ -18,7 +21,7 @@ public sealed class ObjectStoreStorage(IObjectStoreClient client) : IBackupStora
     {
         cancellationToken.ThrowIfCancellationRequested();
         ObjectKeys.Validate(key);
-        return Task.FromResult<IObjectWriter>(new PartUploadWriter(client, key));
+        return Task.FromResult<IObjectWriter>(new PartUploadWriter(client, _budget, key));
     }
 
     public Task<Stream> OpenReadAsync(string key, long offset, long? length, CancellationToken cancellationToken)
