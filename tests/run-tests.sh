@@ -31,7 +31,7 @@ done
 if ((failed > 0)); then
     # Repeat each failure with its message and stack at the end, where a truncated CI log still shows it.
     echo "=== failed tests ==="
-    awk '/^  Failed [A-Za-z_]/ { n = 40 } n > 0 { print; n-- }' "$CONSOLE_LOG"
+    awk '/^  (Passed|Skipped) / { n = 0 } /^  Failed [A-Za-z_]/ { n = 40 } n > 0 { print; n-- }' "$CONSOLE_LOG"
     echo "=== end of failed tests ==="
 fi
 echo "$passed passed, $failed failed"
