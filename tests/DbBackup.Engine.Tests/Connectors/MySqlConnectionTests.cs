@@ -205,12 +205,17 @@ public sealed class MySqlConnectionTests
         }
         // The probe sees every child of the process, including those of tests running in parallel: pick ours by database name.
         var children = probe.Children;
-        var dump = Assert.Single(children, c => c.Tool == "mariadb-dump" && c.CommandLine.Contains("--single-transaction", StringComparison.Ordinal)
-            && c.CommandLine.Contains(db.Name, StringComparison.Ordinal));
+        var seen = string.Join("\n", children.Select(c => $"{c.Tool}: '{c.CommandLine}' ({c.OptionFileMode})"));
+        var dumps = children.Where(c => c.Tool == "mariadb-dump" && c.CommandLine.Contains("--single-transaction", StringComparison.Ordinal)
+            && c.CommandLine.Contains(db.Name, StringComparison.Ordinal)).ToList();
+        Assert.True(dumps.Count == 1, $"expected one mariadb-dump of {db.Name} among the children seen:\n{seen}");
+        var dump = dumps[0];
         Assert.StartsWith(dump.CommandLine.Split(' ')[0] + " --defaults-extra-file=", dump.CommandLine, StringComparison.Ordinal);
         Assert.Equal((UnixFileMode.UserRead | UnixFileMode.UserWrite).ToString(), dump.OptionFileMode);
-        var restore = Assert.Single(children, c => c.Tool == "mariadb" && c.CommandLine.Contains("--binary-mode", StringComparison.Ordinal)
-            && c.CommandLine.Contains(target.Database, StringComparison.Ordinal));
+        var restores = children.Where(c => c.Tool == "mariadb" && c.CommandLine.Contains("--binary-mode", StringComparison.Ordinal)
+            && c.CommandLine.Contains(target.Database, StringComparison.Ordinal)).ToList();
+        Assert.True(restores.Count == 1, $"expected one mariadb restore into {target.Database} among the children seen:\n{seen}");
+        var restore = restores[0];
         Assert.All(children, c => Assert.DoesNotContain(options.Password!.Reveal(), c.CommandLine, StringComparison.Ordinal));
         // Only our own children's option files must be gone by now: a parallel test's child may still be running with its own.
         var optionFiles = new[] { dump, restore }.SelectMany(c => c.CommandLine.Split(' ')).Where(a => a.StartsWith("--defaults-extra-file=", StringComparison.Ordinal)).ToList();
