@@ -46,7 +46,7 @@ public sealed class PostgreSqlTests : IAsyncLifetime
         await using (var child = _workspace.Cli.Start(["backup", .. Servers.PgArgs(source), "--repository", _workspace.Repository, "--output", "json"], Servers.PgEnv()))
         {
             // The password reaches the CLI only through its environment: never in its argv.
-            var cmdline = await File.ReadAllTextAsync($"/proc/{child.Id}/cmdline");
+            var cmdline = await child.CommandLineAsync();
             Assert.DoesNotContain(password, cmdline, StringComparison.Ordinal);
             child.Process.StandardInput.Close();
             var backup = (await child.WaitAsync(DbBackupCli.DefaultTimeout)).EnsureSuccess();

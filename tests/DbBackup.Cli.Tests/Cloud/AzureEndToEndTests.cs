@@ -47,7 +47,7 @@ public sealed class AzureEndToEndTests : IAsyncLifetime
     private async Task<CliRun> RunAsync(string[] arguments, Dictionary<string, string?> env)
     {
         await using var child = _workspace.Cli.Start(arguments, env);
-        var cmdline = await File.ReadAllTextAsync($"/proc/{child.Id}/cmdline");
+        var cmdline = await child.CommandLineAsync();
         Assert.DoesNotContain(_key, cmdline, StringComparison.Ordinal);
         child.Process.StandardInput.Close();
         var run = await child.WaitAsync(DbBackupCli.DefaultTimeout);

@@ -40,7 +40,7 @@ public sealed class GcsEndToEndTests : IAsyncLifetime
     private async Task<CliRun> RunAsync(string[] args, Dictionary<string, string?>? more = null)
     {
         await using var child = _workspace.Cli.Start(args, Env(more));
-        var cmdline = await File.ReadAllTextAsync($"/proc/{child.Id}/cmdline");
+        var cmdline = await child.CommandLineAsync();
         Assert.DoesNotContain(_token, cmdline, StringComparison.Ordinal);
         child.Process.StandardInput.Close();
         var run = await child.WaitAsync(DbBackupCli.DefaultTimeout);

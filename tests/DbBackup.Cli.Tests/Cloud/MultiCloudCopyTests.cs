@@ -88,7 +88,7 @@ public sealed class MultiCloudCopyTests : IAsyncLifetime
     private async Task<CliRun> RunAsync(string[] arguments)
     {
         await using var child = _workspace.Cli.Start(arguments, CloudEnv());
-        var cmdline = await File.ReadAllTextAsync($"/proc/{child.Id}/cmdline");
+        var cmdline = await child.CommandLineAsync();
         child.Process.StandardInput.Close();
         var run = await child.WaitAsync(DbBackupCli.DefaultTimeout);
         foreach (var secret in new[] { _s3SecretKey, _azureKey, _gcsToken })

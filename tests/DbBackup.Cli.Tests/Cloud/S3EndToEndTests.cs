@@ -76,7 +76,7 @@ public sealed class S3EndToEndTests : IAsyncLifetime
     private async Task<string> BackupAsync(string[] source, Dictionary<string, string?> env)
     {
         await using var child = _workspace.Cli.Start(["backup", .. source, "--repository", Repository, "--output", "json"], env);
-        var cmdline = await File.ReadAllTextAsync($"/proc/{child.Id}/cmdline");
+        var cmdline = await child.CommandLineAsync();
         Assert.DoesNotContain(_secretKey, cmdline, StringComparison.Ordinal);
         Assert.DoesNotContain(_sessionToken, cmdline, StringComparison.Ordinal);
         child.Process.StandardInput.Close();
