@@ -89,4 +89,18 @@ public sealed class GcsLocationTests
         Assert.Equal(1, odd.Limits.MaxConcurrentParts);
         Assert.Equal(1000, odd.Limits.ListPageSize);
     }
+
+    [Fact]
+    public void The_chunk_size_can_be_tuned_through_the_environment_and_options_win()
+    {
+        var env = new Dictionary<string, string> { ["DBBACKUP_GCS_CHUNK_SIZE_MIB"] = "8" };
+        Assert.Equal(8 << 20, GcsClient.Create(new Uri("gs://bkt/p"), new StorageOptions { Environment = env.GetValueOrDefault }).Limits.PartSize);
+        Assert.Equal(8 << 20, GcsClient.Create(new Uri("gs://bkt/p?endpoint=http://127.0.0.1:1"), new StorageOptions { Environment = env.GetValueOrDefault }).Limits.PartSize);
+        Assert.Equal(4 << 20, GcsClient.Create(new Uri("gs://bkt/p"), new StorageOptions { Environment = env.GetValueOrDefault, PartSize = 4 << 20 }).Limits.PartSize);
+        foreach (var junk in new[] { "0", "2048", "lots", "-8" })
+        {
+            var options = new StorageOptions { Environment = name => name == "DBBACKUP_GCS_CHUNK_SIZE_MIB" ? junk : null };
+            Assert.Equal(GcsClient.DefaultPartSize, GcsClient.Create(new Uri("gs://bkt/p"), options).Limits.PartSize);
+        }
+    }
 }
