@@ -15,7 +15,10 @@ public sealed class StorageOptions
     /// <summary>Upload part size in bytes; null lets each adapter choose (and clamp to its service's limits).</summary>
     public int? PartSize { get; init; }
 
-    /// <summary>Parts of one object uploaded concurrently; null lets each adapter choose. Memory per writer is about (this + 1) × part size.</summary>
+    /// <summary>
+    /// Parts uploaded concurrently, shared by every object open on one storage; null lets each adapter choose. Part
+    /// memory is about (this + 2) × part size.
+    /// </summary>
     public int? MaxConcurrentParts { get; init; }
 
     /// <summary>Objects requested per list page; null lets each adapter choose (tests use small pages to prove paging).</summary>
@@ -35,4 +38,11 @@ public sealed class StorageOptions
     public Azure.AzureBlobSettings Azure { get; init; } = new();
 
     public Gcs.GcsSettings Gcs { get; init; } = new();
+
+    /// <summary>
+    /// A tuning variable (DBBACKUP_S3_PART_SIZE_MIB, ...): a whole number from 1 to <paramref name="max"/>, or null when
+    /// it is unset or anything else, so the adapter's default applies.
+    /// </summary>
+    internal int? EnvironmentNumber(string name, int max = int.MaxValue)
+        => int.TryParse(Environment(name), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= 1 && v <= max ? v : null;
 }

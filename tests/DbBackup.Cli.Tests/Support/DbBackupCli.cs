@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using DbBackup.TestSupport;
 
 namespace DbBackup.Cli.Tests.Support;
 
@@ -137,18 +138,13 @@ public sealed class CliProcess : IAsyncDisposable
         _stderr = process.StandardError.ReadToEndAsync();
     }
 
-    /// <summary>
-    /// The child's argv as the kernel shows it (<c>/proc/&lt;pid&gt;/cmdline</c>, NULs as spaces). Right after
-    /// Process.Start it can still read empty (the kernel releases the parent before it sets up the new argument area;
-    /// 77 of 1200 immediate reads in a probe program), which would make "no secret in argv" pass without looking, so an
-    /// empty read is repeated until it shows the dbbackup command line.
-    /// </summary>
+    /// <summary>The child's argv from /proc (<see cref="ProcessCommandLine"/>), once it shows the dbbackup command line.</summary>
     public async Task<string> CommandLineAsync()
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            var text = (await File.ReadAllTextAsync($"/proc/{Id}/cmdline").ConfigureAwait(false)).Replace('\0', ' ');
+            var text = ProcessCommandLine.Read(Id, TimeSpan.FromSeconds(1));
             if (text.Contains("dbbackup", StringComparison.Ordinal)) return text;
             if (clock.Elapsed > TimeSpan.FromSeconds(10))
                 throw new InvalidOperationException($"/proc/{Id}/cmdline did not show the dbbackup command line within 10 s: '{text}'");

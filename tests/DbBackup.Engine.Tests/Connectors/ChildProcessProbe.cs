@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using DbBackup.Engine.Connectors;
+using DbBackup.TestSupport;
 
 namespace DbBackup.Engine.Tests.Connectors;
 
@@ -19,7 +20,7 @@ internal sealed class ChildProcessProbe : IDisposable
 
     private void OnStarted(StartedTool started)
     {
-        var commandLine = ReadCommandLine(started.ProcessId);
+        var commandLine = ProcessCommandLine.Read(started.ProcessId, TimeSpan.FromSeconds(1));
         string? mode = null;
         var optionFile = commandLine.Split(' ').FirstOrDefault(a => a.StartsWith("--defaults-extra-file=", StringComparison.Ordinal));
         if (optionFile is not null)
@@ -35,33 +36,6 @@ internal sealed class ChildProcessProbe : IDisposable
             }
         }
         _children.Enqueue((Path.GetFileName(started.ToolPath), commandLine, mode));
-    }
-
-    /// <summary>
-    /// The child's <c>/proc/&lt;pid&gt;/cmdline</c>. Process.Start returns once the child's execve has closed its
-    /// close-on-exec pipe, which the kernel does before it has set up the new argument area: in that short window
-    /// (seen under load) cmdline reads empty. So an empty read of a live child is repeated for up to a second; a
-    /// child that already exited (a zombie, or gone) stays empty — the quick <c>--version</c> probes.
-    /// </summary>
-    private static string ReadCommandLine(int pid)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                var text = File.ReadAllText($"/proc/{pid}/cmdline");
-                if (text.Length > 0) return text.Replace('\0', ' ');
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-                if (state is "Z" or "X" || clock.Elapsed > TimeSpan.FromSeconds(1)) return "";
-            }
-            catch (IOException)
-            {
-                return ""; // gone (FileNotFoundException/DirectoryNotFoundException are IOExceptions)
-            }
-            Thread.Sleep(1);
-        }
     }
 
     public void Dispose() => ToolProcess.Started -= OnStarted;

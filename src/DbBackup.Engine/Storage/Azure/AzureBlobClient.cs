@@ -67,9 +67,8 @@ public sealed class AzureBlobClient : IObjectStoreClient
     /// </summary>
     internal static ObjectStoreLimits LimitsFor(StorageOptions options)
     {
-        static int? Int(string? s) => int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : null;
-        var partSize = options.PartSize ?? (Int(options.Environment("DBBACKUP_AZURE_BLOCK_SIZE_MIB")) is { } mib && mib <= MaxPartSize >> 20 ? mib << 20 : DefaultPartSize);
-        var concurrency = options.MaxConcurrentParts ?? Int(options.Environment("DBBACKUP_AZURE_MAX_CONCURRENT_BLOCKS")) ?? DefaultMaxConcurrentParts;
+        var partSize = options.PartSize ?? (options.EnvironmentNumber("DBBACKUP_AZURE_BLOCK_SIZE_MIB", MaxPartSize >> 20) << 20 ?? DefaultPartSize);
+        var concurrency = options.MaxConcurrentParts ?? options.EnvironmentNumber("DBBACKUP_AZURE_MAX_CONCURRENT_BLOCKS") ?? DefaultMaxConcurrentParts;
         return new ObjectStoreLimits(
             Math.Clamp(partSize, 1, MaxPartSize),
             Math.Clamp(concurrency, 1, 64),

@@ -51,7 +51,7 @@ public sealed class GcsClient : IObjectStoreClient
         _credentials = new GcsCredentials(options.Gcs, options.Environment, allowAnonymous: location.IsEmulator, _http);
         // StorageOptions, else DBBACKUP_GCS_CHUNK_SIZE_MIB (1-1024), else the default for the endpoint.
         var partSize = options.PartSize
-            ?? (int.TryParse(options.Environment("DBBACKUP_GCS_CHUNK_SIZE_MIB"), NumberStyles.None, CultureInfo.InvariantCulture, out var mib) && mib is >= 1 and <= 1024 ? mib << 20 : (int?)null)
+            ?? options.EnvironmentNumber("DBBACKUP_GCS_CHUNK_SIZE_MIB", 1024) << 20
             ?? (location.IsEmulator ? EmulatorPartSize : DefaultPartSize);
         partSize = (int)Math.Min(int.MaxValue - ChunkGranularity, (Math.Max(partSize, ChunkGranularity) + ChunkGranularity - 1L) / ChunkGranularity * ChunkGranularity);
         Limits = new ObjectStoreLimits(partSize, 1, Math.Clamp(options.ListPageSize ?? 1000, 1, 1000));

@@ -88,9 +88,8 @@ public sealed class S3ObjectStoreClient : IObjectStoreClient
     /// </summary>
     internal static ObjectStoreLimits LimitsFor(StorageOptions options)
     {
-        static int? Int(string? s) => int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : null;
-        var partSize = options.PartSize ?? (Int(options.Environment("DBBACKUP_S3_PART_SIZE_MIB")) is { } mib && mib <= 1024 ? mib << 20 : DefaultPartSize);
-        var concurrency = options.MaxConcurrentParts ?? Int(options.Environment("DBBACKUP_S3_MAX_CONCURRENT_PARTS")) ?? DefaultMaxConcurrentParts;
+        var partSize = options.PartSize ?? (options.EnvironmentNumber("DBBACKUP_S3_PART_SIZE_MIB", 1024) << 20 ?? DefaultPartSize);
+        var concurrency = options.MaxConcurrentParts ?? options.EnvironmentNumber("DBBACKUP_S3_MAX_CONCURRENT_PARTS") ?? DefaultMaxConcurrentParts;
         return new ObjectStoreLimits(
             Math.Clamp(partSize, MinPartSize, 1 << 30),
             Math.Clamp(concurrency, 1, 64),
